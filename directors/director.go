@@ -1,0 +1,64 @@
+// Package directors holds shellac's load-balancing model, after Varnish's
+// vmod_directors: leaf Backends, and Directors that pick one of their members
+// (a Backend or another Director) for each request. Directors stack: Resolve
+// walks the tree until it reaches a leaf.
+//
+// Everything a request does here — Resolve, Healthy, key hashing — takes no
+// lock and allocates nothing. Membership and weight changes build a new
+// immutable snapshot that is swapped in atomically (see Set).
+//
+// This package knows nothing of gnet or of the configuration file: netpoll
+// calls it on the request path, and cmd builds it from config.
+package directors
+
+// Member is a node of the director tree: a leaf *Backend or a Director.
+type Member interface {
+	// Name returns the member's configured name.
+	Name() string
+	// Healthy reports whether the member could serve r: for a Backend, its
+	// probe/admin state, its connection limit and r's exclusions; for a
+	// Director, whether it could resolve r to a healthy leaf. r may be nil
+	// (health without a request, as /status reports it).
+	Healthy(r *Request) bool
+}
+
+// Director is a cluster member: it picks one of its members for a request.
+// Implementations must not block, take locks, or allocate in Resolve and
+// Healthy; they run on the event loops.
+type Director interface {
+	Member
+	// Resolve returns the member chosen for r, or nil when no member is
+	// healthy. The result may itself be a Director; see Resolve.
+	Resolve(r *Request) Member
+}
+
+// maxDepth bounds how many directors Resolve walks through before giving up.
+// Configuration refuses cycles; the bound protects against run-time member
+// changes that would create one.
+const maxDepth = 16
+
+// Resolve walks the director tree from m until it reaches a leaf backend and
+// returns it, or nil when some director on the way had no healthy member.
+// Each director visited is recorded in r's path (see Request.Path), so that a
+// failure can be reported to every saintmode director on it.
+func Resolve(m Member, r *Request) *Backend {
+	r.npath = 0
+	for depth := 0; depth < maxDepth && m != nil; depth++ {
+		switch v := m.(type) {
+		case *Backend:
+			if !v.Healthy(r) {
+				return nil
+			}
+			return v
+		case Director:
+			if r.npath < len(r.path) {
+				r.path[r.npath] = v
+				r.npath++
+			}
+			m = v.Resolve(r)
+		default:
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,220 @@
+package netpoll
+
+import (
+	"context"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/http1"
+	"github.com/shellac-lb/shellac/pool"
+)
+
+// Per-connection buffering bounds (backpressure). A connection whose peer
+// has more than highWater bytes of unsent output stops being read until the
+// peer's output falls below lowWater.
+const (
+	highWater = 256 << 10
+	lowWater  = 64 << 10
+	// maxInbound bounds the bytes a client may have buffered that we are
+	// not consuming yet (pipelined requests, a body waiting for its
+	// backend connection).
+	maxInbound = 256 << 10
+	// lingerTime bounds how long a closing client connection is drained
+	// after its last response, so the response is not lost to a reset.
+	lingerTime = 2 * time.Second
+)
+
+// watcher is a connection waiting for some other connection's output to
+// drain (or its own, before closing).
+type watcher interface {
+	// drained is called on every check; it returns true when the wait is
+	// over and the watcher should be dropped.
+	drained() bool
+}
+
+// loop is one event loop's state. Everything in it is used only on that
+// loop, so nothing here is locked.
+type loop struct {
+	srv  *Server
+	el   gnet.EventLoop
+	epfd int
+
+	now   int64 // Unix nanos, refreshed on every event and tick
+	wheel wheel
+	idle  pool.Idle[*backendConn]
+
+	watch    []watcher
+	watchBuf []watcher
+
+	// clients is an intrusive list of the loop's client connections.
+	clients clientList
+
+	// Parse and write scratch, used within one callback at a time.
+	req   http1.Request
+	resp  http1.Response
+	out   []byte
+	iov   [2][]byte
+	synth syntheticWriter
+
+	lastSweep int64
+	fast      chan struct{} // nudges the ticker into fast mode
+
+	hw highWaterMarks
+}
+
+// highWaterMarks record the most bytes ever buffered per connection on
+// this loop, by kind: the proof that backpressure bounds memory.
+type highWaterMarks struct {
+	clientOut, backendOut, clientIn, backendIn int
+}
+
+func (h *highWaterMarks) note(p *int, v int) {
+	if v > *p {
+		*p = v
+	}
+}
+
+func newLoop(s *Server, el gnet.EventLoop) *loop {
+	l := &loop{srv: s, el: el, fast: make(chan struct{}, 1)}
+	l.epfd, _ = loopEpollFD(el)
+	l.now = time.Now().UnixNano()
+	l.wheel.init(l.now)
+	l.idle.Share = s.nloops
+	l.clients.init()
+	l.out = make([]byte, 0, 4096)
+	return l
+}
+
+// touch refreshes the loop's clock.
+func (l *loop) touch() { l.now = time.Now().UnixNano() }
+
+// ticker drives the loop's timers: every 10ms, or every millisecond while
+// some connection waits for a peer to drain.
+func (l *loop) ticker(ctx context.Context) {
+	tick := gnet.RunnableFunc(func(context.Context) error { l.onTick(); return nil })
+	slow := time.NewTicker(10 * time.Millisecond)
+	defer slow.Stop()
+	var fast *time.Ticker
+	var fastC <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			if fast != nil {
+				fast.Stop()
+			}
+			return
+		case <-slow.C:
+		case <-fastC:
+		case <-l.fast:
+			if fast == nil {
+				fast = time.NewTicker(time.Millisecond)
+				fastC = fast.C
+			}
+			continue
+		}
+		if err := l.el.Execute(ctx, tick); err != nil {
+			return
+		}
+		if fast != nil && !l.watching() {
+			fast.Stop()
+			fast, fastC = nil, nil
+		}
+	}
+}
+
+// watching is read by the ticker goroutine; a stale answer only delays the
+// switch back to slow ticks by one tick.
+func (l *loop) watching() bool { return len(l.watch) > 0 }
+
+// onTick runs on the loop.
+func (l *loop) onTick() {
+	l.touch()
+	l.wheel.advance(l.now)
+	l.checkWatch()
+	if l.now-l.lastSweep >= int64(time.Second) {
+		l.lastSweep = l.now
+		l.idle.Expire(l.now, func(_ *directors.Backend, bc *backendConn) { bc.close() })
+		if l.srv.draining.Load() {
+			l.drainIdle()
+		}
+	}
+}
+
+// addWatch registers w to be polled until it reports drained.
+func (l *loop) addWatch(w watcher) {
+	for _, x := range l.watch {
+		if x == w {
+			return
+		}
+	}
+	l.watch = append(l.watch, w)
+	if len(l.watch) == 1 {
+		select {
+		case l.fast <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// removeWatch drops w.
+func (l *loop) removeWatch(w watcher) {
+	for i, x := range l.watch {
+		if x == w {
+			l.watch = append(l.watch[:i], l.watch[i+1:]...)
+			return
+		}
+	}
+}
+
+// checkWatch polls the watchers. Called after every event and tick.
+func (l *loop) checkWatch() {
+	if len(l.watch) == 0 {
+		return
+	}
+	// drained may add or remove watchers: iterate over a copy.
+	l.watchBuf = append(l.watchBuf[:0], l.watch...)
+	for _, w := range l.watchBuf {
+		if w.drained() {
+			l.removeWatch(w)
+		}
+	}
+	clear(l.watchBuf)
+}
+
+// drainIdle closes idle client connections and idle backend connections;
+// used while the server shuts down.
+func (l *loop) drainIdle() {
+	for cc := l.clients.head.cnext; cc != &l.clients.head; {
+		next := cc.cnext
+		cc.closeIfIdle()
+		cc = next
+	}
+	l.idle.Clear(func(_ *directors.Backend, bc *backendConn) { bc.close() })
+}
+
+// clientList is an intrusive doubly-linked list of client connections.
+type clientList struct {
+	head clientConn // sentinel
+	n    int
+}
+
+func (cl *clientList) init() { cl.head.cnext, cl.head.cprev = &cl.head, &cl.head }
+
+func (cl *clientList) add(c *clientConn) {
+	c.cprev, c.cnext = cl.head.cprev, &cl.head
+	cl.head.cprev.cnext = c
+	cl.head.cprev = c
+	cl.n++
+}
+
+func (cl *clientList) remove(c *clientConn) {
+	if c.cnext == nil {
+		return
+	}
+	c.cprev.cnext = c.cnext
+	c.cnext.cprev = c.cprev
+	c.cnext, c.cprev = nil, nil
+	cl.n--
+}

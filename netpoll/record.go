@@ -1,0 +1,71 @@
+package netpoll
+
+import (
+	"net/netip"
+
+	"github.com/shellac-lb/shellac/http1"
+	"github.com/shellac-lb/shellac/topology"
+)
+
+// Record describes one served request, for the access log and metrics.
+// Its byte slices alias connection memory: valid only during the
+// Options.OnRequest call; copy what you keep.
+type Record struct {
+	Client  netip.Addr
+	Method  []byte
+	Target  []byte
+	Host    []byte
+	Status  int
+	Bytes   int64  // response bytes sent to the client, head included
+	Backend string // the backend of the last try; "" if none
+	Route   *topology.Route
+	Tries   int
+	// Times in Unix nanoseconds: request head complete, first response
+	// byte from the backend (0 if none), done.
+	Start, FirstByte, End int64
+
+	buf []byte // owns Method/Target/Host between begin and the call
+}
+
+// begin captures what the log needs from a request head that is about to
+// be discarded. Called only when an OnRequest hook listens.
+func (r *Record) begin(req *http1.Request, rt *topology.Route) {
+	r.Route = rt
+	r.Backend = ""
+	r.Method, r.Target, r.Host = nil, nil, nil
+	r.Status = 0
+	b := r.buf[:0]
+	b = append(b, req.Method...)
+	b = append(b, req.Target...)
+	b = append(b, req.Host...)
+	r.buf = b
+	m, t := len(req.Method), len(req.Target)
+	r.Method = b[:m:m]
+	r.Target = b[m : m+t : m+t]
+	r.Host = b[m+t:]
+}
+
+// logRecord completes the current exchange's record and hands it to the
+// OnRequest hook.
+func (cc *clientConn) logRecord() {
+	hook := cc.l.srv.opts.OnRequest
+	if hook == nil {
+		return
+	}
+	r := &cc.rec
+	ex := &cc.ex
+	r.Client = cc.ip
+	if ex.status != 0 {
+		r.Status = ex.status
+	}
+	r.Bytes = ex.bytesOut
+	r.Tries = ex.tries
+	r.Start = ex.start
+	r.FirstByte = ex.firstByte
+	r.End = cc.l.now
+	hook(r)
+	r.Method, r.Target, r.Host = nil, nil, nil
+	if cap(r.buf) > 16<<10 {
+		r.buf = nil
+	}
+}

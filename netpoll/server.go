@@ -1,0 +1,341 @@
+// Package netpoll is shellac's request path: a gnet engine whose event loops
+// accept client connections, parse HTTP/1.1 with package http1, resolve a
+// backend through package directors, and forward over keep-alive backend
+// connections that live on the same loop as the client (package pool), so
+// the request path takes no locks. Bodies stream in both directions with
+// bounded buffering; timeouts run on a per-loop timer wheel.
+//
+// Connection state machines are in client.go and backend.go; the one place
+// that reaches into gnet's internals is gnetinternals.go.
+package netpoll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/puzpuzpuz/xsync/v3"
+
+	"github.com/shellac-lb/shellac/http1"
+	"github.com/shellac-lb/shellac/topology"
+)
+
+// Options configure a Server. Zero values take the defaults noted.
+type Options struct {
+	// Listen addresses: "host:port" or "unix:/path". At least one.
+	Listen []string
+	// EventLoops is the number of event loops; 0 = one per CPU.
+	EventLoops int
+	// ProxyProtocol expects a PROXY v1/v2 header on every client connection.
+	ProxyProtocol bool
+	// XForwardedFor appends the client address to X-Forwarded-For and sets
+	// X-Forwarded-Proto and X-Forwarded-Host.
+	XForwardedFor bool
+	// MaxConnections caps client connections; past it new ones are closed
+	// at once. 0 = 100000.
+	MaxConnections int
+	// Limits bound request heads (414, 431).
+	Limits http1.Limits
+	// MaxBodyBytes bounds request bodies (413); 0 = unlimited.
+	MaxBodyBytes int64
+	// ClientHeaderTimeout: the whole request head must arrive within it
+	// (else 408 and close). 0 = 10s.
+	ClientHeaderTimeout time.Duration
+	// ClientIdleTimeout closes idle keep-alive client connections, and
+	// clients that stop reading a response. 0 = 60s.
+	ClientIdleTimeout time.Duration
+	// Logger receives operational messages; nil = slog.Default().
+	Logger *slog.Logger
+	// OnRequest, if set, is called on the event loop after each request
+	// with its record; it must not block or retain rec.
+	OnRequest func(rec *Record)
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = 100000
+	}
+	if o.ClientHeaderTimeout <= 0 {
+		o.ClientHeaderTimeout = 10 * time.Second
+	}
+	if o.ClientIdleTimeout <= 0 {
+		o.ClientIdleTimeout = 60 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Server is a running proxy.
+type Server struct {
+	gnet.BuiltinEventEngine
+
+	opts  Options
+	table atomic.Pointer[topology.Table]
+
+	eng    gnet.Engine
+	booted chan struct{}
+	done   chan error // gnet.Rotate's result
+
+	loops    *xsync.MapOf[gnet.EventLoop, *loop]
+	loopsMu  sync.Mutex // guards loopList
+	loopList []*loop
+
+	conns    atomic.Int64 // open client connections
+	draining atomic.Bool
+	stopping atomic.Bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+
+	nloops int
+}
+
+// New returns a server for t. Start it with Start.
+func New(opts Options, t *topology.Table) *Server {
+	opts.setDefaults()
+	s := &Server{
+		opts:   opts,
+		booted: make(chan struct{}),
+		done:   make(chan error, 1),
+		loops:  xsync.NewMapOf[gnet.EventLoop, *loop](),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.table.Store(t)
+	return s
+}
+
+// SetTable swaps in a new routing table; requests that already resolved
+// keep the backends they chose.
+func (s *Server) SetTable(t *topology.Table) { s.table.Store(t) }
+
+// Table returns the routing table in use.
+func (s *Server) Table() *topology.Table { return s.table.Load() }
+
+// gnetAddr turns "host:port" / "unix:/path" into gnet's proto://addr form.
+func gnetAddr(a string) (string, error) {
+	if p, ok := strings.CutPrefix(a, "unix:"); ok {
+		if p == "" {
+			return "", fmt.Errorf("netpoll: empty unix socket path in %q", a)
+		}
+		return "unix://" + p, nil
+	}
+	if a == "" {
+		return "", errors.New("netpoll: empty listen address")
+	}
+	return "tcp://" + a, nil
+}
+
+// Start starts the engine and returns once it is listening, or with the
+// error that kept it from starting.
+func (s *Server) Start() error {
+	if len(s.opts.Listen) == 0 {
+		return errors.New("netpoll: no listen address")
+	}
+	addrs := make([]string, len(s.opts.Listen))
+	for i, a := range s.opts.Listen {
+		ga, err := gnetAddr(a)
+		if err != nil {
+			return err
+		}
+		addrs[i] = ga
+	}
+	gopts := []gnet.Option{
+		gnet.WithReusePort(true),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReadBufferCap(64 << 10),
+		gnet.WithWriteBufferCap(64 << 10),
+		gnet.WithLogger(gnetLogger{s.opts.Logger}),
+		gnet.WithTCPKeepAlive(2 * time.Minute),
+	}
+	if s.opts.EventLoops > 0 {
+		gopts = append(gopts, gnet.WithNumEventLoop(s.opts.EventLoops))
+	} else {
+		gopts = append(gopts, gnet.WithMulticore(true))
+	}
+	go func() { s.done <- gnet.Rotate(s, addrs, gopts...) }()
+	select {
+	case <-s.booted:
+		return nil
+	case err := <-s.done:
+		if err == nil {
+			err = errors.New("netpoll: engine stopped during start")
+		}
+		return err
+	}
+}
+
+// OnBoot records the engine. Called by gnet.
+func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.eng = eng
+	s.nloops = s.opts.EventLoops
+	if s.nloops <= 0 {
+		s.nloops = runtime.NumCPU() // gnet.WithMulticore's count
+	}
+	if _, err := engineListeners(eng); err != nil {
+		s.opts.Logger.Error("gnet internals", "err", err)
+	}
+	close(s.booted)
+	return gnet.None
+}
+
+// loopOf returns the loop state of c's event loop, creating it on the
+// loop's first connection.
+func (s *Server) loopOf(c gnet.Conn) *loop {
+	el := c.EventLoop()
+	if l, ok := s.loops.Load(el); ok {
+		return l
+	}
+	l, _ := s.loops.LoadOrCompute(el, func() *loop {
+		l := newLoop(s, el)
+		s.loopsMu.Lock()
+		s.loopList = append(s.loopList, l)
+		s.loopsMu.Unlock()
+		go l.ticker(s.ctx)
+		return l
+	})
+	return l
+}
+
+// OnOpen sets up an accepted client connection, or a backend connection
+// this server dialled. Called by gnet on the connection's loop.
+func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if bc, ok := c.Context().(*backendConn); ok {
+		bc.onOpen(c)
+		return nil, gnet.None
+	}
+	if s.draining.Load() || s.conns.Load() >= int64(s.opts.MaxConnections) {
+		return nil, gnet.Close
+	}
+	s.conns.Add(1)
+	l := s.loopOf(c)
+	l.touch()
+	newClientConn(l, c)
+	return nil, gnet.None
+}
+
+// OnTraffic dispatches readable data to the connection's state machine.
+func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
+	switch x := c.Context().(type) {
+	case *clientConn:
+		x.l.touch()
+		x.onData()
+		x.l.checkWatch()
+	case *backendConn:
+		x.l.touch()
+		x.onData()
+		x.l.checkWatch()
+	default:
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// OnClose tears a connection's state down.
+func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
+	switch x := c.Context().(type) {
+	case *clientConn:
+		s.conns.Add(-1)
+		x.onClose(err)
+	case *backendConn:
+		x.onClose(err)
+	}
+	return gnet.None
+}
+
+// Conns returns the number of open client connections.
+func (s *Server) Conns() int64 { return s.conns.Load() }
+
+// Shutdown drains the server: it stops accepting, lets in-flight requests
+// finish (closing each client connection after its current response),
+// closes idle connections, and stops the engine when no client connection
+// is left or ctx expires.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if !s.stopping.CompareAndSwap(false, true) {
+		return errors.New("netpoll: already shutting down")
+	}
+	s.draining.Store(true)
+	if lns, err := engineListeners(s.eng); err == nil {
+		_ = unwatchListeners(lns)
+		s.syncLoops()
+		time.Sleep(20 * time.Millisecond)
+		_ = shutdownListeners(lns)
+	}
+	s.forEachLoop(func(l *loop) { l.drainIdle() })
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	var err error
+wait:
+	for s.conns.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		case <-t.C:
+		}
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if e := s.eng.Stop(stopCtx); e != nil && err == nil {
+		err = e
+	}
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+	}
+	return err
+}
+
+// Close stops the engine at once, dropping every connection.
+func (s *Server) Close() error {
+	s.stopping.Store(true)
+	s.draining.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.eng.Stop(ctx)
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+	}
+	return err
+}
+
+// forEachLoop runs fn on every known loop, on that loop, and waits.
+func (s *Server) forEachLoop(fn func(l *loop)) {
+	s.loopsMu.Lock()
+	loops := append([]*loop(nil), s.loopList...)
+	s.loopsMu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			defer wg.Done()
+			fn(l)
+			return nil
+		}))
+		if err != nil {
+			wg.Done()
+		}
+	}
+	wg.Wait()
+}
+
+// syncLoops waits until every known loop has finished its current batch.
+func (s *Server) syncLoops() { s.forEachLoop(func(*loop) {}) }
+
+// gnetLogger sends gnet's log lines to slog.
+type gnetLogger struct{ l *slog.Logger }
+
+func (g gnetLogger) Debugf(f string, a ...any) { g.l.Debug("gnet: " + fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Infof(f string, a ...any)  { g.l.Debug("gnet: " + fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Warnf(f string, a ...any)  { g.l.Warn("gnet: " + fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Errorf(f string, a ...any) { g.l.Error("gnet: " + fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Fatalf(f string, a ...any) { g.l.Error("gnet: fatal: " + fmt.Sprintf(f, a...)) }

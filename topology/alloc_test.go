@@ -1,0 +1,5 @@
+package topology
+
+import "testing"
+
+func testingAllocs(f func()) float64 { return testing.AllocsPerRun(100, f) }

@@ -1,0 +1,176 @@
+package topology
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shellac-lb/shellac/config"
+	"github.com/shellac-lb/shellac/directors"
+)
+
+// Build turns a validated configuration into a live Table. When prev is
+// not nil, backends whose configuration did not change are carried over
+// from it (with their health, counters and pooled connections), so a
+// reload disturbs nothing that did not change.
+func Build(cfg *config.Config, prev *Table) (*Table, error) {
+	t := &Table{
+		Backends:  make(map[string]*directors.Backend, len(cfg.Backends)),
+		Directors: make(map[string]directors.Director, len(cfg.Directors)),
+	}
+	for name, bc := range cfg.Backends {
+		nb, err := buildBackend(name, bc)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			if old := prev.Backends[name]; old != nil && sameBackend(old, nb) {
+				nb = old
+			}
+		}
+		t.Backends[name] = nb
+	}
+	// Directors may name each other: build each once, depth first
+	// (config validation refused cycles).
+	building := map[string]bool{}
+	var build func(name string) (directors.Member, error)
+	build = func(name string) (directors.Member, error) {
+		if b, ok := t.Backends[name]; ok {
+			return b, nil
+		}
+		if d, ok := t.Directors[name]; ok {
+			return d, nil
+		}
+		dc, ok := cfg.Directors[name]
+		if !ok {
+			return nil, fmt.Errorf("topology: unknown member %q", name)
+		}
+		if building[name] {
+			return nil, fmt.Errorf("topology: director cycle through %q", name)
+		}
+		building[name] = true
+		d, err := buildDirector(dc, build)
+		if err != nil {
+			return nil, err
+		}
+		t.Directors[name] = d
+		return d, nil
+	}
+	names := make([]string, 0, len(cfg.Directors))
+	for n := range cfg.Directors {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, err := build(n); err != nil {
+			return nil, err
+		}
+	}
+	for _, rc := range cfg.Routes {
+		rt, err := buildRoute(rc, build)
+		if err != nil {
+			return nil, err
+		}
+		t.Routes = append(t.Routes, rt)
+	}
+	if dd := cfg.Server.DefaultDirector; dd != "" {
+		m, err := build(dd)
+		if err != nil {
+			return nil, err
+		}
+		t.Default = &Route{Target: m}
+	}
+	return t, nil
+}
+
+func buildBackend(name string, bc *config.Backend) (*directors.Backend, error) {
+	if bc.Type == "synthetic" {
+		return directors.NewResponderBackend(name, NewSynthetic(bc.Status, bc.Headers, bc.Body)), nil
+	}
+	if bc.Type != "" {
+		return nil, fmt.Errorf("topology: backend %s: unknown type %q", name, bc.Type)
+	}
+	return directors.NewBackend(name, directors.BackendConfig{
+		Network:             bc.Network(),
+		Address:             bc.Addr(),
+		ConnectTimeout:      bc.ConnectTimeout.Duration,
+		FirstByteTimeout:    bc.FirstByteTimeout.Duration,
+		BetweenBytesTimeout: bc.BetweenBytesTimeout.Duration,
+		MaxConnections:      bc.MaxConnections,
+		MaxIdle:             bc.MaxIdle,
+		IdleTimeout:         bc.IdleTimeout.Duration,
+		HostHeader:          bc.HostHeader,
+		ProxyHeader:         bc.ProxyHeader,
+	}), nil
+}
+
+// sameBackend reports whether two backends have the same configuration,
+// so the old one (and its state) can be kept across a reload.
+func sameBackend(a, b *directors.Backend) bool {
+	if (a.Responder() == nil) != (b.Responder() == nil) {
+		return false
+	}
+	if a.Responder() != nil {
+		return false // synthetic backends are cheap: always rebuilt
+	}
+	return *a.Config() == *b.Config()
+}
+
+func buildDirector(dc *config.Director, member func(string) (directors.Member, error)) (directors.Director, error) {
+	members := make([]directors.Member, 0, len(dc.Members))
+	weights := make([]float64, 0, len(dc.Members))
+	for _, n := range dc.Members {
+		m, err := member(n)
+		if err != nil {
+			return nil, err
+		}
+		members = append(members, m)
+		w := 1.0
+		if x, ok := dc.Weights[n]; ok {
+			w = x
+		}
+		weights = append(weights, w)
+	}
+	switch dc.Type {
+	case "round_robin":
+		d := directors.NewRoundRobin(dc.Name)
+		if err := d.Replace(members, weights); err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	return nil, fmt.Errorf("topology: director %s: type %q is not yet supported", dc.Name, dc.Type)
+}
+
+func buildRoute(rc *config.Route, member func(string) (directors.Member, error)) (*Route, error) {
+	m, err := member(rc.Director)
+	if err != nil {
+		return nil, err
+	}
+	rt := &Route{
+		Host:       strings.ToLower(rc.Host),
+		PathPrefix: rc.PathPrefix,
+		Target:     m,
+		Retries:    rc.Retries,
+		Blacklist:  rc.Blacklist.Duration,
+		Pipe:       rc.Pipe,
+	}
+	for _, k := range rc.RetryOn {
+		switch k {
+		case "connect":
+			rt.RetryOn |= RetryConnect
+		case "reset":
+			rt.RetryOn |= RetryReset
+		case "5xx":
+			rt.RetryOn |= Retry5xx
+		case "timeout":
+			rt.RetryOn |= RetryTimeout
+		default:
+			return nil, fmt.Errorf("topology: route: unknown retry_on %q", k)
+		}
+	}
+	return rt, nil
+}
+
+var _ = time.Second
