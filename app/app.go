@@ -28,6 +28,8 @@ type App struct {
 	cfg   *config.Config
 	table *topology.Table
 	srv   *netpoll.Server
+
+	started bool
 }
 
 // New builds an App from cfg (not started). path is the file to re-read on
@@ -49,10 +51,10 @@ func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 func ServerOptions(cfg *config.Config, log *slog.Logger) netpoll.Options {
 	s, l := cfg.Server, cfg.Limits
 	return netpoll.Options{
-		Listen:        s.Listen,
-		EventLoops:    s.EventLoops,
-		ProxyProtocol: s.ProxyProtocol,
-		XForwardedFor: s.XForwardedFor,
+		Listen:         s.Listen,
+		EventLoops:     s.EventLoops,
+		ProxyProtocol:  s.ProxyProtocol,
+		XForwardedFor:  s.XForwardedFor,
 		MaxConnections: l.MaxConnections,
 		Limits: http1.Limits{
 			MaxRequestLine: l.MaxRequestLineBytes,
@@ -66,8 +68,12 @@ func ServerOptions(cfg *config.Config, log *slog.Logger) netpoll.Options {
 	}
 }
 
-// Start starts listening.
+// Start starts listening. Starting a started App does nothing.
 func (a *App) Start() error {
+	if a.started {
+		return nil
+	}
+	a.started = true
 	if err := a.srv.Start(); err != nil {
 		return err
 	}
@@ -118,7 +124,7 @@ func (a *App) Reload() error {
 // Shutdown drains in-flight requests and stops.
 func (a *App) Shutdown(ctx context.Context) error { return a.srv.Shutdown(ctx) }
 
-// Run starts a and serves until SIGTERM or SIGINT (graceful drain bounded
+// Run starts a (unless Start already did) and serves until SIGTERM or SIGINT (graceful drain bounded
 // by server.shutdown_timeout), reloading on SIGHUP.
 func (a *App) Run(ctx context.Context) error {
 	if err := a.Start(); err != nil {

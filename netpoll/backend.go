@@ -17,11 +17,11 @@ import (
 type bstate uint8
 
 const (
-	bsDialing bstate = iota // connecting
-	bsIdle                  // in the loop's pool
-	bsAwaitHead             // request sent (or being sent); waiting for the response head
-	bsBody                  // streaming the response body
-	bsTunnel                // piped
+	bsDialing   bstate = iota // connecting
+	bsIdle                    // in the loop's pool
+	bsAwaitHead               // request sent (or being sent); waiting for the response head
+	bsBody                    // streaming the response body
+	bsTunnel                  // piped
 	bsClosed
 )
 

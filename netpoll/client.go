@@ -548,7 +548,6 @@ func (w *flushWatch) drained() bool {
 	return true
 }
 
-
 // validChunkedPrefix reports whether p is a valid start of a chunked body.
 func validChunkedPrefix(p []byte) bool {
 	var d http1.ChunkDecoder

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,13 +22,22 @@ import (
 type internalsProbe struct {
 	gnet.BuiltinEventEngine
 	eng     chan gnet.Engine
+	booted  gnet.Engine
+	running sync.Once
 	opened  chan gnet.Conn
 	traffic atomic.Int64 // bytes seen by OnTraffic
 	pause   bool         // pause reads in OnOpen
 	pauseOK chan error
 }
 
-func (p *internalsProbe) OnBoot(e gnet.Engine) gnet.Action { p.eng <- e; return gnet.None }
+func (p *internalsProbe) OnBoot(e gnet.Engine) gnet.Action { p.booted = e; return gnet.None }
+
+// OnTick first runs once every loop is started (gnet starts its ticker
+// last), so the engine is handed to the test only then.
+func (p *internalsProbe) OnTick() (time.Duration, gnet.Action) {
+	p.running.Do(func() { p.eng <- p.booted })
+	return time.Hour, gnet.None
+}
 
 func (p *internalsProbe) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if p.pause {
@@ -64,7 +74,7 @@ func startProbe(t *testing.T, p *internalsProbe, loops int) (gnet.Engine, string
 	addr := freePort(t)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- gnet.Run(p, "tcp://"+addr, gnet.WithNumEventLoop(loops), gnet.WithReusePort(true))
+		errc <- gnet.Run(p, "tcp://"+addr, gnet.WithNumEventLoop(loops), gnet.WithReusePort(true), gnet.WithTicker(true))
 	}()
 	select {
 	case e := <-p.eng:

@@ -126,7 +126,7 @@ func rrTable(bs ...*directors.Backend) *topology.Table {
 	return tableOf(rr, nil)
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -139,7 +139,7 @@ func freeAddr(t *testing.T) string {
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func startProxy(t *testing.T, opts Options, tbl *topology.Table) *proxy {
+func startProxy(t testing.TB, opts Options, tbl *topology.Table) *proxy {
 	t.Helper()
 	if len(opts.Listen) == 0 {
 		opts.Listen = []string{freeAddr(t)}

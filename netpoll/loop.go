@@ -2,6 +2,7 @@ package netpoll
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -47,6 +48,7 @@ type loop struct {
 
 	watch    []watcher
 	watchBuf []watcher
+	nwatch   atomic.Int32 // len(watch), for the ticker goroutine
 
 	// clients is an intrusive list of the loop's client connections.
 	clients clientList
@@ -124,9 +126,10 @@ func (l *loop) ticker(ctx context.Context) {
 	}
 }
 
-// watching is read by the ticker goroutine; a stale answer only delays the
-// switch back to slow ticks by one tick.
-func (l *loop) watching() bool { return len(l.watch) > 0 }
+// watching reports whether some connection waits for a peer to drain. It
+// is read by the ticker goroutine; a stale answer only delays the switch
+// back to slow ticks by one tick.
+func (l *loop) watching() bool { return l.nwatch.Load() > 0 }
 
 // onTick runs on the loop.
 func (l *loop) onTick() {
@@ -150,6 +153,7 @@ func (l *loop) addWatch(w watcher) {
 		}
 	}
 	l.watch = append(l.watch, w)
+	l.nwatch.Store(int32(len(l.watch)))
 	if len(l.watch) == 1 {
 		select {
 		case l.fast <- struct{}{}:
@@ -163,6 +167,7 @@ func (l *loop) removeWatch(w watcher) {
 	for i, x := range l.watch {
 		if x == w {
 			l.watch = append(l.watch[:i], l.watch[i+1:]...)
+			l.nwatch.Store(int32(len(l.watch)))
 			return
 		}
 	}

@@ -80,8 +80,9 @@ type Server struct {
 	opts  Options
 	table atomic.Pointer[topology.Table]
 
-	eng    gnet.Engine
-	booted chan struct{}
+	eng     gnet.Engine
+	running chan struct{} // closed when every event loop runs
+	runOnce sync.Once
 	done   chan error // gnet.Rotate's result
 
 	loops    *xsync.MapOf[gnet.EventLoop, *loop]
@@ -89,6 +90,7 @@ type Server struct {
 	loopList []*loop
 
 	conns    atomic.Int64 // open client connections
+	started  atomic.Bool
 	draining atomic.Bool
 	stopping atomic.Bool
 	ctx      context.Context
@@ -102,7 +104,7 @@ func New(opts Options, t *topology.Table) *Server {
 	opts.setDefaults()
 	s := &Server{
 		opts:   opts,
-		booted: make(chan struct{}),
+		running: make(chan struct{}),
 		done:   make(chan error, 1),
 		loops:  xsync.NewMapOf[gnet.EventLoop, *loop](),
 	}
@@ -138,6 +140,9 @@ func (s *Server) Start() error {
 	if len(s.opts.Listen) == 0 {
 		return errors.New("netpoll: no listen address")
 	}
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("netpoll: server already started")
+	}
 	addrs := make([]string, len(s.opts.Listen))
 	for i, a := range s.opts.Listen {
 		ga, err := gnetAddr(a)
@@ -153,6 +158,7 @@ func (s *Server) Start() error {
 		gnet.WithWriteBufferCap(64 << 10),
 		gnet.WithLogger(gnetLogger{s.opts.Logger}),
 		gnet.WithTCPKeepAlive(2 * time.Minute),
+		gnet.WithTicker(true), // OnTick tells Start that every loop runs
 	}
 	if s.opts.EventLoops > 0 {
 		gopts = append(gopts, gnet.WithNumEventLoop(s.opts.EventLoops))
@@ -161,7 +167,10 @@ func (s *Server) Start() error {
 	}
 	go func() { s.done <- gnet.Rotate(s, addrs, gopts...) }()
 	select {
-	case <-s.booted:
+	case <-s.running:
+		if _, err := engineListeners(s.eng); err != nil {
+			s.opts.Logger.Error("gnet internals", "err", err)
+		}
 		return nil
 	case err := <-s.done:
 		if err == nil {
@@ -178,11 +187,15 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	if s.nloops <= 0 {
 		s.nloops = runtime.NumCPU() // gnet.WithMulticore's count
 	}
-	if _, err := engineListeners(eng); err != nil {
-		s.opts.Logger.Error("gnet internals", "err", err)
-	}
-	close(s.booted)
 	return gnet.None
+}
+
+// OnTick runs on gnet's ticker goroutine, which gnet starts after every
+// event loop: its first call marks the engine as running. Timers are
+// driven by each loop's own ticker (loop.go), not by OnTick.
+func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	s.runOnce.Do(func() { close(s.running) })
+	return time.Hour, gnet.None
 }
 
 // loopOf returns the loop state of c's event loop, creating it on the

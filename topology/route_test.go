@@ -8,7 +8,7 @@ import (
 
 func TestRouteMatch(t *testing.T) {
 	tests := []struct {
-		host, prefix string // route
+		host, prefix  string // route
 		reqHost, path string
 		want          bool
 	}{

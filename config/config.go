@@ -1,0 +1,300 @@
+// Package config reads shellac's TOML configuration (SPEC section 2).
+//
+// Parse works in phases, each in its own file: the TOML is parsed into
+// plain values (BurntSushi/toml) and a position index of every key
+// (scan.go); the values are decoded into a Config, reporting unknown keys
+// and wrong types (decode.go); defaults are filled in (provision.go); and
+// the result is checked as a whole: ranges, addresses, references, cycles
+// (validate.go, validate_directors.go). Every problem found is reported,
+// each at the line and column of the key or table it concerns.
+//
+// A Config is plain data: the topology package builds the live backends
+// and directors from it, and nothing on the request path uses these types.
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is a whole configuration file, with defaults applied.
+type Config struct {
+	Server Server `toml:"server"`
+	Limits Limits `toml:"limits"`
+	Admin  Admin  `toml:"admin"`
+	Log    Log    `toml:"log"`
+
+	// Probes, Backends and Directors are keyed by name.
+	Probes    map[string]*Probe    `toml:"probes"`
+	Backends  map[string]*Backend  `toml:"backends"`
+	Directors map[string]*Director `toml:"directors"`
+	// Routes are tried in order; the first match wins.
+	Routes []*Route `toml:"routes"`
+}
+
+// Server is the [server] table.
+type Server struct {
+	// Listen holds "host:port" or "unix:/path" addresses.
+	Listen []string `toml:"listen"`
+	// EventLoops is the number of event loops; 0 means one per CPU.
+	EventLoops int `toml:"event_loops"`
+	// DefaultDirector (a director or backend) takes requests no route
+	// matches; "" means such requests get a 503.
+	DefaultDirector string `toml:"default_director"`
+	// ProxyProtocol expects a PROXY v1/v2 header on every client connection.
+	ProxyProtocol   bool     `toml:"proxy_protocol"`
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// XForwardedFor appends the client address to X-Forwarded-For and
+	// sets X-Forwarded-Proto and X-Forwarded-Host.
+	XForwardedFor bool `toml:"x_forwarded_for"`
+}
+
+// Limits is the [limits] table.
+type Limits struct {
+	MaxConnections      int   `toml:"max_connections"`
+	MaxRequestLineBytes int   `toml:"max_request_line_bytes"`
+	MaxHeaderBytes      int   `toml:"max_header_bytes"`
+	MaxHeaders          int   `toml:"max_headers"`
+	MaxBodyBytes        int64 `toml:"max_body_bytes"` // 0 = unlimited
+	// ClientHeaderTimeout bounds the arrival of a whole request head.
+	ClientHeaderTimeout Duration `toml:"client_header_timeout"`
+	ClientIdleTimeout   Duration `toml:"client_idle_timeout"`
+}
+
+// Admin is the [admin] table.
+type Admin struct {
+	// Listen is the admin API address; "" turns the admin API off.
+	Listen string `toml:"listen"`
+	// TokenFile holds a bearer token required on every admin request;
+	// it is required when Listen is not a loopback address.
+	TokenFile string `toml:"token_file"`
+}
+
+// Log is the [log] table.
+type Log struct {
+	// Access is "" (off), "stdout", or a file path.
+	Access string `toml:"access"`
+	Format string `toml:"format"` // "json" or "text"
+	Level  string `toml:"level"`  // "debug", "info", "warn" or "error"
+}
+
+// Probe is a [probes.NAME] table: a health check with Varnish semantics.
+type Probe struct {
+	Name string `toml:"-"`
+	Pos  Pos    `toml:"-"`
+
+	// URL is the path requested; Request is a whole request instead, one
+	// line per element. Exactly one of them is set.
+	URL            string   `toml:"url"`
+	Request        []string `toml:"request"`
+	ExpectedStatus int      `toml:"expected_status"`
+	Interval       Duration `toml:"interval"`
+	Timeout        Duration `toml:"timeout"`
+	// Window is how many recent results are kept; the backend is healthy
+	// while at least Threshold of them are good. Initial results count as
+	// good at start.
+	Window    int `toml:"window"`
+	Threshold int `toml:"threshold"`
+	Initial   int `toml:"initial"`
+}
+
+// Backend types.
+const (
+	BackendNetwork   = ""          // requests go to Address
+	BackendSynthetic = "synthetic" // answers by itself with Status, Headers and Body
+)
+
+// Backend is a [backends.NAME] table: a leaf requests are sent to.
+type Backend struct {
+	Name string `toml:"-"`
+	Pos  Pos    `toml:"-"`
+
+	Type string `toml:"type"` // BackendNetwork or BackendSynthetic
+
+	// Network backends.
+	Address             string   `toml:"address"` // "host:port" or "unix:/path"
+	Probe               string   `toml:"probe"`   // a probe name, or ""
+	ConnectTimeout      Duration `toml:"connect_timeout"`
+	FirstByteTimeout    Duration `toml:"first_byte_timeout"`    // 0 = none
+	BetweenBytesTimeout Duration `toml:"between_bytes_timeout"` // 0 = none
+	MaxConnections      int      `toml:"max_connections"`       // 0 = unlimited
+	MaxIdle             int      `toml:"max_idle"`
+	IdleTimeout         Duration `toml:"idle_timeout"` // 0 = idle connections are kept
+	HostHeader          string   `toml:"host_header"`
+	ProxyHeader         int      `toml:"proxy_header"` // PROXY protocol version: 0 (none), 1 or 2
+
+	// Synthetic backends.
+	Status  int               `toml:"status"`
+	Body    string            `toml:"body"`
+	Headers map[string]string `toml:"headers"`
+}
+
+// Network returns the network to dial for b: "tcp", "unix", or "" for a
+// synthetic backend.
+func (b *Backend) Network() string {
+	switch {
+	case b.Type == BackendSynthetic:
+		return ""
+	case strings.HasPrefix(b.Address, unixPrefix):
+		return "unix"
+	}
+	return "tcp"
+}
+
+// Addr returns the address to dial: "host:port", or the socket path
+// without the "unix:" prefix.
+func (b *Backend) Addr() string {
+	return strings.TrimPrefix(b.Address, unixPrefix)
+}
+
+// Director types.
+const (
+	RoundRobin = "round_robin"
+	Fallback   = "fallback"
+	Random     = "random"
+	Hash       = "hash"
+	Shard      = "shard"
+	Saintmode  = "saintmode"
+)
+
+// Director is a [directors.NAME] table. Which options apply depends on
+// Type; Parse refuses options of another type, and only the options of
+// a director's own type get defaults.
+type Director struct {
+	Name string `toml:"-"`
+	Pos  Pos    `toml:"-"`
+
+	Type string `toml:"type"`
+	// Members are backend or director names, in order (all types but
+	// saintmode); Member is saintmode's single member.
+	Members []string `toml:"members"`
+	Member  string   `toml:"member"`
+	// Weights (random, hash) default to 1.0 per member.
+	Weights map[string]float64 `toml:"weights"`
+	// Key lists the key sources hashed by hash, and by shard with By "key":
+	// url, host, client_ip, header:NAME, cookie:NAME, query:NAME,
+	// int:header:NAME.
+	Key []string `toml:"key"`
+
+	// Shard options (Varnish's shard director).
+	Idents   map[string]string `toml:"idents"` // ring ident per member; default its name
+	Replicas int               `toml:"replicas"`
+	By       string            `toml:"by"` // "url", "hash" or "key"; default "key" when Key is set, else "hash"
+	Alt      int               `toml:"alt"`
+	Healthy  string            `toml:"healthy"` // "chosen", "ignore" or "all"
+	Rampup   Duration          `toml:"rampup"`
+	Warmup   float64           `toml:"warmup"` // -1 = Varnish's default
+	Digest   string            `toml:"digest"` // DigestSHA256 or DigestFNV1a
+	Bound    float64           `toml:"bound"`  // 0 = off, else ≥ 1: bounded-load factor
+
+	// Threshold (saintmode) is how many blacklisted objects make the
+	// member sick for everything.
+	Threshold int `toml:"threshold"`
+	// Sticky (fallback) keeps the current member while it stays healthy.
+	Sticky bool `toml:"sticky"`
+}
+
+// Shard digests.
+const (
+	// DigestSHA256 hashes keys as Varnish does (SHA-256, last four bytes
+	// little-endian), so the key→backend mapping is Varnish's.
+	DigestSHA256 = "sha256"
+	// DigestFNV1a is FNV-1a 64 folded to 32 bits (directors.DigestFNV1a):
+	// several times faster than SHA-256 and the same in every shellac
+	// instance, but keys map differently from Varnish.
+	DigestFNV1a = "fnv1a"
+)
+
+// Route is a [[routes]] entry.
+type Route struct {
+	Pos Pos `toml:"-"`
+
+	// Host is "" (any), a host name, or "*.example.com" (any subdomain).
+	Host string `toml:"host"`
+	// PathPrefix is "" (any) or a path starting with "/".
+	PathPrefix string `toml:"path_prefix"`
+	// Director is the director or backend that takes matching requests.
+	Director string `toml:"director"`
+	// Retries is how many other backends are tried after a failure of a
+	// kind in RetryOn: "connect", "reset", "5xx", "timeout".
+	Retries int      `toml:"retries"`
+	RetryOn []string `toml:"retry_on"`
+	// Blacklist, when positive, blacklists a retried failure's (backend,
+	// object) for this long in every saintmode director on the path.
+	Blacklist Duration `toml:"blacklist"`
+	// Pipe tunnels the connection (Varnish's return(pipe)).
+	Pipe bool `toml:"pipe"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("250ms").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string; negative durations are refused.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := parseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText returns the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// String returns the duration as time.Duration does, without zero
+// trailing units: "1m" rather than "1m0s", "2h" rather than "2h0m0s".
+func (d Duration) String() string {
+	s := d.Duration.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New(`"` + s + `" is not a duration (write e.g. "250ms", "2s", "1m30s")`)
+	}
+	if v < 0 {
+		return 0, errors.New(`"` + s + `" is negative`)
+	}
+	return v, nil
+}
+
+// Load reads the file at path and parses it with Parse.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, Errors{{File: path, Msg: err.Error()}}
+	}
+	return Parse(path, data)
+}
+
+// Parse parses a configuration. name is the file name used in error
+// positions. On failure the error is an Errors holding every problem
+// found, and the Config is nil.
+func Parse(name string, data []byte) (*Config, error) {
+	p, errs := newParser(name, data)
+	if errs != nil {
+		return nil, errs.err()
+	}
+	cfg := p.decode()
+	p.provision(cfg)
+	p.validate(cfg)
+	if err := p.errs.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}

@@ -1,0 +1,281 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// TOML returns c as a TOML document that Parse accepts and turns back
+// into an equal Config (positions aside). Every setting is written out,
+// defaults included, so the output is the effective configuration; a
+// director or backend gets only the options of its own type.
+func (c *Config) TOML() ([]byte, error) {
+	var b bytes.Buffer
+	if err := c.Encode(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Encode writes c to w as TOML (see TOML).
+func (c *Config) Encode(w io.Writer) error {
+	e := &encoder{}
+	c.encode(e)
+	_, err := w.Write(e.b.Bytes())
+	return err
+}
+
+func (c *Config) encode(e *encoder) {
+	s, l := c.Server, c.Limits
+	e.table("server")
+	e.strs("listen", s.Listen)
+	e.int("event_loops", int64(s.EventLoops))
+	if s.DefaultDirector != "" {
+		e.str("default_director", s.DefaultDirector)
+	}
+	e.bool("proxy_protocol", s.ProxyProtocol)
+	e.dur("shutdown_timeout", s.ShutdownTimeout)
+	e.bool("x_forwarded_for", s.XForwardedFor)
+
+	e.table("limits")
+	e.int("max_connections", int64(l.MaxConnections))
+	e.int("max_request_line_bytes", int64(l.MaxRequestLineBytes))
+	e.int("max_header_bytes", int64(l.MaxHeaderBytes))
+	e.int("max_headers", int64(l.MaxHeaders))
+	e.int("max_body_bytes", l.MaxBodyBytes)
+	e.dur("client_header_timeout", l.ClientHeaderTimeout)
+	e.dur("client_idle_timeout", l.ClientIdleTimeout)
+
+	e.table("admin")
+	e.str("listen", c.Admin.Listen)
+	e.str("token_file", c.Admin.TokenFile)
+
+	e.table("log")
+	e.str("access", c.Log.Access)
+	e.str("format", c.Log.Format)
+	e.str("level", c.Log.Level)
+
+	for _, name := range sortedNames(c.Probes) {
+		c.Probes[name].encode(e, name)
+	}
+	for _, name := range sortedNames(c.Backends) {
+		c.Backends[name].encode(e, name)
+	}
+	for _, name := range sortedNames(c.Directors) {
+		c.Directors[name].encode(e, name)
+	}
+	for _, r := range c.Routes {
+		r.encode(e)
+	}
+}
+
+func (pr *Probe) encode(e *encoder, name string) {
+	e.table("probes", name)
+	if len(pr.Request) > 0 {
+		e.strs("request", pr.Request)
+	} else {
+		e.str("url", pr.URL)
+	}
+	e.int("expected_status", int64(pr.ExpectedStatus))
+	e.dur("interval", pr.Interval)
+	e.dur("timeout", pr.Timeout)
+	e.int("window", int64(pr.Window))
+	e.int("threshold", int64(pr.Threshold))
+	e.int("initial", int64(pr.Initial))
+}
+
+func (b *Backend) encode(e *encoder, name string) {
+	e.table("backends", name)
+	if b.Type == BackendSynthetic {
+		e.str("type", b.Type)
+		e.int("status", int64(b.Status))
+		e.str("body", b.Body)
+		if len(b.Headers) > 0 {
+			e.strMap("headers", b.Headers)
+		}
+		return
+	}
+	if b.Type != BackendNetwork {
+		e.str("type", b.Type)
+	}
+	e.str("address", b.Address)
+	if b.Probe != "" {
+		e.str("probe", b.Probe)
+	}
+	e.dur("connect_timeout", b.ConnectTimeout)
+	e.dur("first_byte_timeout", b.FirstByteTimeout)
+	e.dur("between_bytes_timeout", b.BetweenBytesTimeout)
+	e.int("max_connections", int64(b.MaxConnections))
+	e.int("max_idle", int64(b.MaxIdle))
+	e.dur("idle_timeout", b.IdleTimeout)
+	e.str("host_header", b.HostHeader)
+	e.int("proxy_header", int64(b.ProxyHeader))
+}
+
+func (d *Director) encode(e *encoder, name string) {
+	e.table("directors", name)
+	e.str("type", d.Type)
+	if d.Type == Saintmode {
+		e.str("member", d.Member)
+		e.int("threshold", int64(d.Threshold))
+		return
+	}
+	e.strs("members", d.Members)
+	switch d.Type {
+	case Random, Hash:
+		if len(d.Weights) > 0 {
+			e.floatMap("weights", d.Weights)
+		}
+		if d.Type == Hash {
+			e.strs("key", d.Key)
+		}
+	case Fallback:
+		e.bool("sticky", d.Sticky)
+	case Shard:
+		if len(d.Idents) > 0 {
+			e.strMap("idents", d.Idents)
+		}
+		e.int("replicas", int64(d.Replicas))
+		e.str("by", d.By)
+		if d.By == "key" {
+			e.strs("key", d.Key)
+		}
+		e.int("alt", int64(d.Alt))
+		e.str("healthy", d.Healthy)
+		e.dur("rampup", d.Rampup)
+		e.float("warmup", d.Warmup)
+		e.str("digest", d.Digest)
+		e.float("bound", d.Bound)
+	}
+}
+
+func (r *Route) encode(e *encoder) {
+	e.arrayTable("routes")
+	if r.Host != "" {
+		e.str("host", r.Host)
+	}
+	if r.PathPrefix != "" {
+		e.str("path_prefix", r.PathPrefix)
+	}
+	e.str("director", r.Director)
+	e.int("retries", int64(r.Retries))
+	if len(r.RetryOn) > 0 {
+		e.strs("retry_on", r.RetryOn)
+	}
+	e.dur("blacklist", r.Blacklist)
+	e.bool("pipe", r.Pipe)
+}
+
+// encoder writes TOML.
+type encoder struct{ b bytes.Buffer }
+
+func (e *encoder) header(open, close string, path []string) {
+	if e.b.Len() > 0 {
+		e.b.WriteByte('\n')
+	}
+	keys := make([]string, len(path))
+	for i, k := range path {
+		keys[i] = quoteKey(k)
+	}
+	fmt.Fprintf(&e.b, "%s%s%s\n", open, strings.Join(keys, "."), close)
+}
+
+func (e *encoder) table(path ...string)      { e.header("[", "]", path) }
+func (e *encoder) arrayTable(path ...string) { e.header("[[", "]]", path) }
+
+func (e *encoder) kv(k, v string) { fmt.Fprintf(&e.b, "%s = %s\n", quoteKey(k), v) }
+
+func (e *encoder) str(k, v string)           { e.kv(k, quoteString(v)) }
+func (e *encoder) int(k string, v int64)     { e.kv(k, strconv.FormatInt(v, 10)) }
+func (e *encoder) bool(k string, v bool)     { e.kv(k, strconv.FormatBool(v)) }
+func (e *encoder) dur(k string, v Duration)  { e.kv(k, quoteString(v.String())) }
+func (e *encoder) float(k string, v float64) { e.kv(k, formatFloat(v)) }
+
+func (e *encoder) strs(k string, vs []string) {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = quoteString(v)
+	}
+	e.kv(k, "["+strings.Join(q, ", ")+"]")
+}
+
+func (e *encoder) strMap(k string, m map[string]string) {
+	var parts []string
+	for _, n := range sortedNames(m) {
+		parts = append(parts, quoteKey(n)+" = "+quoteString(m[n]))
+	}
+	e.kv(k, "{ "+strings.Join(parts, ", ")+" }")
+}
+
+func (e *encoder) floatMap(k string, m map[string]float64) {
+	var parts []string
+	for _, n := range sortedNames(m) {
+		parts = append(parts, quoteKey(n)+" = "+formatFloat(m[n]))
+	}
+	e.kv(k, "{ "+strings.Join(parts, ", ")+" }")
+}
+
+// formatFloat writes f as a TOML float: always with a fraction or an
+// exponent, so it reads back as a float.
+func formatFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
+}
+
+// quoteKey returns k as a TOML key: bare when it can be, else quoted.
+func quoteKey(k string) string {
+	if k == "" {
+		return `""`
+	}
+	for i := 0; i < len(k); i++ {
+		if !isBareKeyByte(k[i]) {
+			return quoteString(k)
+		}
+	}
+	return k
+}
+
+// quoteString returns s as a TOML basic string. Control characters are
+// escaped; invalid UTF-8 becomes U+FFFD (TOML text is UTF-8).
+func quoteString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(s, string(utf8.RuneError)) {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			if r < 0x20 || r == 0x7f {
+				fmt.Fprintf(&b, `\u%04X`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

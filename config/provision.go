@@ -1,0 +1,163 @@
+package config
+
+import "time"
+
+// Defaults (SPEC section 2).
+const (
+	DefaultListen              = "127.0.0.1:8080"
+	DefaultShutdownTimeout     = 30 * time.Second
+	DefaultMaxConnections      = 100000
+	DefaultMaxRequestLineBytes = 8192
+	DefaultMaxHeaderBytes      = 65536
+	DefaultMaxHeaders          = 100
+	DefaultClientHeaderTimeout = 10 * time.Second
+	DefaultClientIdleTimeout   = 60 * time.Second
+	DefaultAdminListen         = "127.0.0.1:9091"
+
+	DefaultProbeURL       = "/"
+	DefaultExpectedStatus = 200
+	DefaultProbeInterval  = 5 * time.Second
+	DefaultProbeTimeout   = 2 * time.Second
+	DefaultProbeWindow    = 8
+	DefaultProbeThreshold = 3
+
+	DefaultConnectTimeout      = 3500 * time.Millisecond
+	DefaultFirstByteTimeout    = 60 * time.Second
+	DefaultBetweenBytesTimeout = 60 * time.Second
+	DefaultBackendMaxIdle      = 64
+	DefaultBackendIdleTimeout  = 30 * time.Second
+	DefaultSyntheticStatus     = 200
+
+	DefaultReplicas           = 67
+	DefaultBy                 = "hash" // "key" when key is set
+	DefaultHealthy            = "chosen"
+	DefaultWarmup             = -1.0
+	DefaultDigest             = DigestSHA256
+	DefaultSaintmodeThreshold = 10
+)
+
+// provision fills in the defaults of every key that was not written.
+// Presence, not the zero value, decides: an explicit 0 stays 0 (and is
+// then judged by validate). Options of a director get defaults only for
+// the director's own type, so a Config never carries values of options
+// that do not apply. Empty maps and lists become nil, so a Config
+// compares equal to its own TOML round trip.
+func (p *parser) provision(c *Config) {
+	s, l := &c.Server, &c.Limits
+	if !p.has("server", "listen") {
+		s.Listen = []string{DefaultListen}
+	}
+	defDur(p, &s.ShutdownTimeout, DefaultShutdownTimeout, "server", "shutdown_timeout")
+	defVal(p, &s.XForwardedFor, true, "server", "x_forwarded_for")
+
+	defVal(p, &l.MaxConnections, DefaultMaxConnections, "limits", "max_connections")
+	defVal(p, &l.MaxRequestLineBytes, DefaultMaxRequestLineBytes, "limits", "max_request_line_bytes")
+	defVal(p, &l.MaxHeaderBytes, DefaultMaxHeaderBytes, "limits", "max_header_bytes")
+	defVal(p, &l.MaxHeaders, DefaultMaxHeaders, "limits", "max_headers")
+	defDur(p, &l.ClientHeaderTimeout, DefaultClientHeaderTimeout, "limits", "client_header_timeout")
+	defDur(p, &l.ClientIdleTimeout, DefaultClientIdleTimeout, "limits", "client_idle_timeout")
+
+	defVal(p, &c.Admin.Listen, DefaultAdminListen, "admin", "listen")
+	defVal(p, &c.Log.Access, "stdout", "log", "access")
+	defVal(p, &c.Log.Format, "json", "log", "format")
+	defVal(p, &c.Log.Level, "info", "log", "level")
+
+	if len(c.Probes) == 0 {
+		c.Probes = nil
+	}
+	if len(c.Backends) == 0 {
+		c.Backends = nil
+	}
+	if len(c.Directors) == 0 {
+		c.Directors = nil
+	}
+	for name, pr := range c.Probes {
+		p.provisionProbe(pr, []string{"probes", name})
+	}
+	for name, b := range c.Backends {
+		p.provisionBackend(b, []string{"backends", name})
+	}
+	for name, d := range c.Directors {
+		p.provisionDirector(d, []string{"directors", name})
+	}
+	for _, r := range c.Routes {
+		if len(r.RetryOn) == 0 {
+			r.RetryOn = nil
+		}
+	}
+}
+
+func (p *parser) provisionProbe(pr *Probe, path []string) {
+	if len(pr.Request) == 0 {
+		pr.Request = nil
+	}
+	if !p.has(sub(path, "url")...) && !p.has(sub(path, "request")...) {
+		pr.URL = DefaultProbeURL
+	}
+	defVal(p, &pr.ExpectedStatus, DefaultExpectedStatus, sub(path, "expected_status")...)
+	defDur(p, &pr.Interval, DefaultProbeInterval, sub(path, "interval")...)
+	defDur(p, &pr.Timeout, DefaultProbeTimeout, sub(path, "timeout")...)
+	defVal(p, &pr.Window, DefaultProbeWindow, sub(path, "window")...)
+	defVal(p, &pr.Threshold, DefaultProbeThreshold, sub(path, "threshold")...)
+	defVal(p, &pr.Initial, max(pr.Threshold-1, 0), sub(path, "initial")...)
+}
+
+func (p *parser) provisionBackend(b *Backend, path []string) {
+	if len(b.Headers) == 0 {
+		b.Headers = nil
+	}
+	if b.Type == BackendSynthetic {
+		defVal(p, &b.Status, DefaultSyntheticStatus, sub(path, "status")...)
+		return
+	}
+	defDur(p, &b.ConnectTimeout, DefaultConnectTimeout, sub(path, "connect_timeout")...)
+	defDur(p, &b.FirstByteTimeout, DefaultFirstByteTimeout, sub(path, "first_byte_timeout")...)
+	defDur(p, &b.BetweenBytesTimeout, DefaultBetweenBytesTimeout, sub(path, "between_bytes_timeout")...)
+	defVal(p, &b.MaxIdle, DefaultBackendMaxIdle, sub(path, "max_idle")...)
+	defDur(p, &b.IdleTimeout, DefaultBackendIdleTimeout, sub(path, "idle_timeout")...)
+}
+
+func (p *parser) provisionDirector(d *Director, path []string) {
+	if len(d.Members) == 0 {
+		d.Members = nil
+	}
+	if len(d.Key) == 0 {
+		d.Key = nil
+	}
+	if len(d.Weights) == 0 {
+		d.Weights = nil
+	}
+	if len(d.Idents) == 0 {
+		d.Idents = nil
+	}
+	switch d.Type {
+	case Shard:
+		defVal(p, &d.Replicas, DefaultReplicas, sub(path, "replicas")...)
+		by := DefaultBy
+		if len(d.Key) > 0 {
+			by = "key" // key sources given: hash them (as directors.ParseBy)
+		}
+		defVal(p, &d.By, by, sub(path, "by")...)
+		defVal(p, &d.Healthy, DefaultHealthy, sub(path, "healthy")...)
+		defVal(p, &d.Warmup, DefaultWarmup, sub(path, "warmup")...)
+		defVal(p, &d.Digest, DefaultDigest, sub(path, "digest")...)
+	case Saintmode:
+		defVal(p, &d.Threshold, DefaultSaintmodeThreshold, sub(path, "threshold")...)
+	}
+}
+
+// defVal sets *dst to v unless path was written.
+func defVal[T any](p *parser, dst *T, v T, path ...string) {
+	if !p.has(path...) {
+		*dst = v
+	}
+}
+
+func defDur(p *parser, dst *Duration, v time.Duration, path ...string) {
+	defVal(p, dst, Duration{v}, path...)
+}
+
+// sub returns path with more segments, never sharing path's array.
+func sub(path []string, more ...string) []string {
+	return append(append(make([]string, 0, len(path)+len(more)), path...), more...)
+}

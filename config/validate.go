@@ -1,0 +1,373 @@
+package config
+
+import (
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// validate checks the provisioned configuration as a whole. Directors
+// are checked in validate_directors.go.
+func (p *parser) validate(c *Config) {
+	p.validateServer(c)
+	p.validateLimits(&c.Limits)
+	p.validateAdmin(c)
+	p.validateLog(&c.Log)
+	for _, name := range sortedNames(c.Probes) {
+		p.validateProbe(c.Probes[name], []string{"probes", name})
+	}
+	for _, name := range sortedNames(c.Backends) {
+		p.validateBackend(c, c.Backends[name], []string{"backends", name})
+	}
+	for _, name := range sortedNames(c.Directors) {
+		p.validateDirector(c, c.Directors[name], []string{"directors", name})
+	}
+	p.validateCycles(c)
+	for i, r := range c.Routes {
+		p.validateRoute(c, r, []string{"routes", index(i)})
+	}
+}
+
+func sortedNames[T any](m map[string]T) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (p *parser) validateServer(c *Config) {
+	s := &c.Server
+	if len(s.Listen) == 0 {
+		p.errorf([]string{"server", "listen"}, "no address to listen on")
+	}
+	for i, a := range s.Listen {
+		path := []string{"server", "listen", index(i)}
+		if why := checkAddr(a, false); why != "" {
+			p.errorf(path, "%q %s", a, why)
+		} else if slices.Index(s.Listen, a) < i {
+			p.errorf(path, "%q is listed twice", a)
+		}
+	}
+	if s.EventLoops < 0 {
+		p.errorf([]string{"server", "event_loops"}, "must be ≥ 0 (0 = one per CPU)")
+	}
+	if d := s.DefaultDirector; d != "" && !c.isMember(d) {
+		p.errorf([]string{"server", "default_director"}, "%q is neither a director nor a backend", d)
+	}
+}
+
+func (p *parser) validateLimits(l *Limits) {
+	positive := func(key string, v int64) {
+		if v <= 0 {
+			p.errorf([]string{"limits", key}, "must be > 0, got %d", v)
+		}
+	}
+	positive("max_connections", int64(l.MaxConnections))
+	positive("max_request_line_bytes", int64(l.MaxRequestLineBytes))
+	positive("max_header_bytes", int64(l.MaxHeaderBytes))
+	positive("max_headers", int64(l.MaxHeaders))
+	if l.MaxBodyBytes < 0 {
+		p.errorf([]string{"limits", "max_body_bytes"}, "must be ≥ 0 (0 = unlimited), got %d", l.MaxBodyBytes)
+	}
+	if l.ClientHeaderTimeout.Duration == 0 {
+		p.errorf([]string{"limits", "client_header_timeout"}, "must be > 0: a client could hold a connection forever")
+	}
+	if l.ClientIdleTimeout.Duration == 0 {
+		p.errorf([]string{"limits", "client_idle_timeout"}, "must be > 0: idle connections would never be closed")
+	}
+}
+
+func (p *parser) validateAdmin(c *Config) {
+	a := c.Admin
+	path := []string{"admin", "listen"}
+	if a.Listen == "" {
+		return // admin API off
+	}
+	if why := checkAddr(a.Listen, false); why != "" {
+		p.errorf(path, "%q %s", a.Listen, why)
+		return
+	}
+	if !isLoopback(a.Listen) && a.TokenFile == "" {
+		p.errorf(path, "%s is not a loopback address: set admin.token_file", a.Listen)
+	}
+	if slices.Contains(c.Server.Listen, a.Listen) {
+		p.errorf(path, "%s is also in server.listen", a.Listen)
+	}
+}
+
+func (p *parser) validateLog(l *Log) {
+	oneOf(p, []string{"log", "format"}, l.Format, "json", "text")
+	oneOf(p, []string{"log", "level"}, l.Level, "debug", "info", "warn", "error")
+}
+
+// oneOf reports whether v is one of valid, and records an error listing
+// them when it is not.
+func oneOf(p *parser, path []string, v string, valid ...string) bool {
+	if slices.Contains(valid, v) {
+		return true
+	}
+	p.errorf(path, "%q is not one of %s", v, quoteList(valid))
+	return false
+}
+
+func quoteList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
+}
+
+// checkName checks the name of a probe, backend or director.
+func (p *parser) checkName(path []string, kind string) {
+	name := path[len(path)-1]
+	if name == "" || strings.IndexFunc(name, func(r rune) bool { return r >= 0x80 || !isBareKeyByte(byte(r)) }) >= 0 {
+		p.errorf(path, "%s name %q: use only letters, digits, '_' and '-'", kind, name)
+	}
+}
+
+func (p *parser) validateProbe(pr *Probe, path []string) {
+	p.checkName(path, "probe")
+	at := func(key string) []string { return sub(path, key) }
+	switch {
+	case pr.URL != "" && len(pr.Request) > 0:
+		p.errorf(at("request"), "set url or request, not both")
+	case len(pr.Request) > 0:
+		for i, line := range pr.Request {
+			if strings.ContainsAny(line, "\r\n") {
+				p.errorf(sub(path, "request", index(i)), "must not contain CR or LF: give one line per element")
+			}
+		}
+		if f := strings.Fields(pr.Request[0]); len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/1.") {
+			p.errorf(sub(path, "request", index(0)), `%q is not a request line like "GET /healthz HTTP/1.1"`, pr.Request[0])
+		}
+	case p.has(at("request")...):
+		p.errorf(at("request"), "is empty")
+	case !strings.HasPrefix(pr.URL, "/") || strings.ContainsAny(pr.URL, " \t\r\n"):
+		p.errorf(at("url"), `%q must be a path starting with "/", without spaces`, pr.URL)
+	}
+	if pr.ExpectedStatus < 100 || pr.ExpectedStatus > 599 {
+		p.errorf(at("expected_status"), "%d is not an HTTP status (100-599)", pr.ExpectedStatus)
+	}
+	if pr.Interval.Duration == 0 {
+		p.errorf(at("interval"), "must be > 0: it is the time between probes")
+	}
+	if pr.Timeout.Duration == 0 {
+		p.errorf(at("timeout"), "must be > 0")
+	} else if pr.Interval.Duration > 0 && pr.Timeout.Duration > pr.Interval.Duration {
+		p.errorf(at("timeout"), "%v is longer than interval %v", pr.Timeout, pr.Interval)
+	}
+	if pr.Window < 1 || pr.Window > 64 {
+		p.errorf(at("window"), "%d is not in 1..64", pr.Window)
+		return
+	}
+	if pr.Threshold < 1 || pr.Threshold > pr.Window {
+		p.errorf(at("threshold"), "%d is not in 1..window (%d)", pr.Threshold, pr.Window)
+	}
+	if pr.Initial < 0 || pr.Initial > pr.Window {
+		p.errorf(at("initial"), "%d is not in 0..window (%d)", pr.Initial, pr.Window)
+	}
+}
+
+// Keys only network backends or only synthetic backends take.
+var (
+	networkKeys   = []string{"address", "probe", "connect_timeout", "first_byte_timeout", "between_bytes_timeout", "max_connections", "max_idle", "idle_timeout", "host_header", "proxy_header"}
+	syntheticKeys = []string{"status", "body", "headers"}
+)
+
+func (p *parser) validateBackend(c *Config, b *Backend, path []string) {
+	p.checkName(path, "backend")
+	at := func(key string) []string { return sub(path, key) }
+	switch b.Type {
+	case BackendSynthetic:
+		for _, k := range networkKeys {
+			if p.has(at(k)...) {
+				p.keyErr(at(k), "%s is not an option of synthetic backends", k)
+			}
+		}
+		if b.Status < 100 || b.Status > 999 {
+			p.errorf(at("status"), "%d is not an HTTP status (100-999)", b.Status)
+		}
+		for _, name := range sortedNames(b.Headers) {
+			if !isToken(name) {
+				p.errorf(sub(path, "headers", name), "%q is not a valid header name", name)
+			}
+			if strings.ContainsAny(b.Headers[name], "\r\n\x00") {
+				p.errorf(sub(path, "headers", name), "header value must not contain CR, LF or NUL")
+			}
+		}
+		return
+	case BackendNetwork:
+	default:
+		p.errorf(at("type"), `unknown backend type %q (leave it out for a network backend, or use "synthetic")`, b.Type)
+		return
+	}
+	for _, k := range syntheticKeys {
+		if p.has(at(k)...) {
+			p.keyErr(at(k), `%s is only an option of synthetic backends (type = "synthetic")`, k)
+		}
+	}
+	if b.Address == "" {
+		p.errorf(at("address"), `is required (or set type = "synthetic")`)
+	} else if why := checkAddr(b.Address, true); why != "" {
+		p.errorf(at("address"), "%q %s", b.Address, why)
+	}
+	if b.Probe != "" && c.Probes[b.Probe] == nil {
+		p.errorf(at("probe"), "there is no probe %q", b.Probe)
+	}
+	if b.ConnectTimeout.Duration == 0 {
+		p.errorf(at("connect_timeout"), "must be > 0")
+	}
+	if b.MaxConnections < 0 {
+		p.errorf(at("max_connections"), "must be ≥ 0 (0 = unlimited), got %d", b.MaxConnections)
+	}
+	if b.MaxIdle < 0 {
+		p.errorf(at("max_idle"), "must be ≥ 0, got %d", b.MaxIdle)
+	}
+	if strings.ContainsAny(b.HostHeader, " \t\r\n\x00/") {
+		p.errorf(at("host_header"), "%q is not a valid Host", b.HostHeader)
+	}
+	if b.ProxyHeader < 0 || b.ProxyHeader > 2 {
+		p.errorf(at("proxy_header"), "%d is not 0 (off), 1 or 2 (PROXY protocol version)", b.ProxyHeader)
+	}
+}
+
+// retryKinds are the values of a route's retry_on.
+var retryKinds = []string{"connect", "reset", "5xx", "timeout"}
+
+func (p *parser) validateRoute(c *Config, r *Route, path []string) {
+	at := func(key string) []string { return sub(path, key) }
+	if r.Director == "" {
+		p.errorf(at("director"), "is required")
+	} else if !c.isMember(r.Director) {
+		p.errorf(at("director"), "%q is neither a director nor a backend", r.Director)
+	}
+	if r.Host != "" && !validHostPattern(r.Host) {
+		p.errorf(at("host"), `%q is not a host name, optionally starting with "*." and ending with ":port"`, r.Host)
+	}
+	if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
+		p.errorf(at("path_prefix"), `%q must start with "/"`, r.PathPrefix)
+	}
+	if r.Retries < 0 {
+		p.errorf(at("retries"), "must be ≥ 0, got %d", r.Retries)
+	} else if r.Retries > 0 && len(r.RetryOn) == 0 {
+		p.errorf(at("retries"), `has no effect without retry_on (e.g. retry_on = ["connect", "reset"])`)
+	}
+	for i, k := range r.RetryOn {
+		ep := sub(path, "retry_on", index(i))
+		if oneOf(p, ep, k, retryKinds...) && slices.Index(r.RetryOn, k) < i {
+			p.errorf(ep, "%q is listed twice", k)
+		}
+	}
+}
+
+// isMember reports whether name is a backend or a director.
+func (c *Config) isMember(name string) bool {
+	return c.Backends[name] != nil || c.Directors[name] != nil
+}
+
+const unixPrefix = "unix:"
+
+// checkAddr returns why s is not a "host:port" or "unix:/path" address,
+// or "" when it is one. The host may be an IP address, a bracketed IPv6
+// address or a name; it may be empty (all interfaces) only when
+// hostRequired is false.
+func checkAddr(s string, hostRequired bool) string {
+	if path, ok := strings.CutPrefix(s, unixPrefix); ok {
+		if !strings.HasPrefix(path, "/") || len(path) < 2 {
+			return "is not unix:/absolute/path"
+		}
+		return ""
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return `is not "host:port" or "unix:/path"`
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "has no valid port (1-65535)"
+	}
+	switch {
+	case host == "":
+		if hostRequired {
+			return "has no host"
+		}
+	case strings.Contains(host, ":"):
+		if ip := net.ParseIP(host); ip == nil || !strings.HasPrefix(s, "[") {
+			return "has an invalid IPv6 address (write [addr]:port)"
+		}
+	case net.ParseIP(host) == nil && !validHostname(host):
+		return "has an invalid host name"
+	}
+	return ""
+}
+
+// isLoopback reports whether the valid address s can be reached only
+// from this machine.
+func isLoopback(s string) bool {
+	if strings.HasPrefix(s, unixPrefix) {
+		return true
+	}
+	host, _, _ := net.SplitHostPort(s)
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validHostname reports whether h is a DNS name: dot-separated labels of
+// letters, digits, '-' and '_' (underscores appear in real internal names).
+func validHostname(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if !isBareKeyByte(label[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validHostPattern reports whether a route's host pattern is valid: a
+// host name or IP address, optionally "*." first and ":port" last.
+func validHostPattern(h string) bool {
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+		if strings.Contains(host, ":") {
+			return net.ParseIP(host) != nil
+		}
+		h = host
+	} else if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		return net.ParseIP(h[1:len(h)-1]) != nil
+	}
+	if rest, ok := strings.CutPrefix(h, "*."); ok {
+		return validHostname(rest)
+	}
+	return net.ParseIP(h) != nil || validHostname(h)
+}
+
+// isToken reports whether s is an RFC 9110 token (header and cookie names).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isBareKeyByte(c) && !strings.ContainsRune("!#$%&'*+.^`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
