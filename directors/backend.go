@@ -71,7 +71,7 @@ type Backend struct {
 
 // BackendStats are per-backend counters kept as atomics on the request path.
 type BackendStats struct {
-	Responses [6]atomic.Uint64 // by status class: [1] 1xx … [5] 5xx; [0] unused
+	Responses     [6]atomic.Uint64 // by status class: [1] 1xx … [5] 5xx; [0] unused
 	ConnectErrors atomic.Uint64
 	Timeouts      atomic.Uint64
 	Resets        atomic.Uint64
@@ -217,8 +217,8 @@ func (b *Backend) Failures() uint64 { return b.failures.Load() }
 
 // ConnOpened and ConnClosed track open connections; ConnIdle adds delta to
 // the idle count. Called by the connection pool.
-func (b *Backend) ConnOpened()         { b.open.Add(1) }
-func (b *Backend) ConnClosed()         { b.open.Add(-1) }
+func (b *Backend) ConnOpened()          { b.open.Add(1) }
+func (b *Backend) ConnClosed()          { b.open.Add(-1) }
 func (b *Backend) ConnIdle(delta int64) { b.idle.Add(delta) }
 
 // OpenConns returns the number of open connections to b.

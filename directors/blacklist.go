@@ -1,6 +1,10 @@
 package directors
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
 // Blacklister is a director that can blacklist a (backend, object) pair
 // after a failed try, as Varnish's vmod_saintmode does from
@@ -19,4 +23,82 @@ func Blacklist(r *Request, b *Backend, ttl time.Duration, now int64) {
 			bl.Blacklist(r, b, ttl, now)
 		}
 	}
+}
+
+// Blacklist marks the member sick for r's object until now+ttl, when b is
+// the member or comes from below it (Blacklist is only called for the
+// directors on the path that resolved b). Blacklisting an object again
+// extends its entry. Takes d.mu.
+func (d *Saintmode) Blacklist(r *Request, b *Backend, ttl time.Duration, now int64) {
+	if _, isDir := d.member.(Director); ttl <= 0 || (!isDir && d.member != Member(b)) {
+		return
+	}
+	dg, exp := *r.Digest(), now+int64(ttl)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sweep(now, 16)
+	old, ok := d.entries.Load(dg)
+	if ok && old >= exp {
+		return
+	}
+	if !ok && d.size.Load() >= maxSaintEntries {
+		d.sweepAll(now)
+		if d.size.Load() >= maxSaintEntries {
+			return
+		}
+	}
+	d.entries.Store(dg, exp)
+	if !ok {
+		d.size.Add(1)
+	}
+	d.queue = append(d.queue, saintEntry{dg, exp})
+	d.latest.Store(max(d.latest.Load(), exp))
+	if d.threshold > 0 {
+		d.raise(old, ok && old > now, exp)
+	}
+}
+
+// raise records that an entry's expiry went from old (when replaced is
+// set) to exp in top, the threshold latest expiries, and republishes
+// sickUntil, the time until which threshold entries stay live. Expired
+// values may linger in top: they are all in the past, so they never make
+// the threshold-th latest expiry lie about the future. Called with d.mu.
+func (d *Saintmode) raise(old int64, replaced bool, exp int64) {
+	if i := slices.Index(d.top, old); replaced && i >= 0 {
+		d.top = slices.Delete(d.top, i, i+1)
+	}
+	i, _ := slices.BinarySearchFunc(d.top, exp, func(e, t int64) int { return cmp.Compare(t, e) })
+	d.top = slices.Insert(d.top, i, exp)
+	if len(d.top) > d.threshold {
+		d.top = d.top[:d.threshold]
+	}
+	if len(d.top) == d.threshold {
+		d.sickUntil.Store(d.top[d.threshold-1])
+	}
+}
+
+// sweep deletes up to n expired entries from the front of the insertion
+// queue. Called with d.mu.
+func (d *Saintmode) sweep(now int64, n int) {
+	k := 0
+	for ; k < len(d.queue) && k < n && d.queue[k].expires <= now; k++ {
+		e := d.queue[k]
+		if exp, ok := d.entries.Load(e.digest); ok && exp == e.expires {
+			d.entries.Delete(e.digest)
+			d.size.Add(-1)
+		}
+	}
+	d.queue = d.queue[k:]
+}
+
+// sweepAll deletes every expired entry. Called with d.mu, only when the
+// blacklist is full.
+func (d *Saintmode) sweepAll(now int64) {
+	d.entries.Range(func(dg [32]byte, exp int64) bool {
+		if exp <= now {
+			d.entries.Delete(dg)
+			d.size.Add(-1)
+		}
+		return true
+	})
 }

@@ -7,8 +7,15 @@
 // lock and allocates nothing. Membership and weight changes build a new
 // immutable snapshot that is swapped in atomically (see Set).
 //
+// The directors are those of SPEC section 3, with Varnish 7.1 semantics:
+// RoundRobin, Fallback, Random, Hash, Shard (consistent hashing, with
+// Varnish's exact key→backend mapping, plus bounded loads) and Saintmode
+// (per-object blacklists). Each is a small pick function over Set, the
+// shared membership core. Explain tells what a resolution would give, for
+// the admin API.
+//
 // This package knows nothing of gnet or of the configuration file: netpoll
-// calls it on the request path, and cmd builds it from config.
+// calls it on the request path, and topology builds it from config.
 package directors
 
 // Member is a node of the director tree: a leaf *Backend or a Director.

@@ -3,6 +3,7 @@ package directors
 import (
 	"crypto/sha256"
 	"net/netip"
+	"time"
 
 	"github.com/shellac-lb/shellac/http1"
 )
@@ -39,12 +40,24 @@ type Request struct {
 	// Scratch is reusable memory for building hash keys; directors may
 	// append to Scratch[:0] and must not retain it.
 	Scratch []byte
+
+	// seen is the shard walk's bitmap of visited members when a ring has
+	// more members than fit the walk's stack buffer; kept across Reset.
+	seen []byte
 }
 
 // Reset prepares r for a new request, keeping its scratch memory.
 func (r *Request) Reset() {
-	s := r.Scratch[:0]
-	*r = Request{Scratch: s}
+	s, seen := r.Scratch[:0], r.seen[:0]
+	*r = Request{Scratch: s, seen: seen}
+}
+
+// now returns r.Now, or the wall clock when r is nil or has no time.
+func (r *Request) now() int64 {
+	if r != nil && r.Now != 0 {
+		return r.Now
+	}
+	return time.Now().UnixNano()
 }
 
 // Exclude marks b as already tried: b counts as unhealthy for the rest of

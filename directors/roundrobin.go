@@ -13,7 +13,11 @@ type RoundRobin struct {
 }
 
 // NewRoundRobin returns an empty round-robin director.
-func NewRoundRobin(name string) *RoundRobin { return &RoundRobin{name: name} }
+func NewRoundRobin(name string) *RoundRobin {
+	d := &RoundRobin{name: name}
+	d.owner = d
+	return d
+}
 
 // Name returns the director's name.
 func (d *RoundRobin) Name() string { return d.name }

@@ -44,7 +44,9 @@ func newUnixBackend(t *testing.T, name string, h http.Handler) *testBackend {
 	return startTestBackend(t, name, "unix", p, h)
 }
 
-func startTestBackend(t *testing.T, name, network, addr string, h http.Handler) *testBackend {
+// startTestBackend starts a backend; each configure function adjusts the
+// http.Server before it starts serving.
+func startTestBackend(t *testing.T, name, network, addr string, h http.Handler, configure ...func(*http.Server)) *testBackend {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
@@ -65,6 +67,9 @@ func startTestBackend(t *testing.T, name, network, addr string, h http.Handler) 
 			}
 		},
 		ErrorLog: nil,
+	}
+	for _, f := range configure {
+		f(tb.srv)
 	}
 	go func() { _ = tb.srv.Serve(ln) }()
 	t.Cleanup(func() { _ = tb.srv.Close() })

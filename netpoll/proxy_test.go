@@ -234,8 +234,7 @@ func TestExpectContinue(t *testing.T) {
 }
 
 func TestBackendClosesIdlePooledConnection(t *testing.T) {
-	a := newTestBackend(t, "a", nil)
-	a.srv.IdleTimeout = 100 * time.Millisecond
+	a := startTestBackend(t, "a", "tcp", "127.0.0.1:0", nil, func(s *http.Server) { s.IdleTimeout = 100 * time.Millisecond })
 	p := startProxy(t, Options{EventLoops: 1}, tableOf(a.backend(directors.BackendConfig{}), nil))
 	c := newClient()
 	for i := 0; i < 3; i++ {

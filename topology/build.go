@@ -20,12 +20,12 @@ func Build(cfg *config.Config, prev *Table) (*Table, error) {
 		Directors: make(map[string]directors.Director, len(cfg.Directors)),
 	}
 	for name, bc := range cfg.Backends {
-		nb, err := buildBackend(name, bc)
+		nb, err := NewBackend(name, bc)
 		if err != nil {
 			return nil, err
 		}
 		if prev != nil {
-			if old := prev.Backends[name]; old != nil && sameBackend(old, nb) {
+			if old := prev.Backends[name]; old != nil && SameBackend(old, nb) {
 				nb = old
 			}
 		}
@@ -84,7 +84,9 @@ func Build(cfg *config.Config, prev *Table) (*Table, error) {
 	return t, nil
 }
 
-func buildBackend(name string, bc *config.Backend) (*directors.Backend, error) {
+// NewBackend builds the live backend bc describes. Build uses it, and so
+// does the admin API to add a backend at run time.
+func NewBackend(name string, bc *config.Backend) (*directors.Backend, error) {
 	if bc.Type == "synthetic" {
 		return directors.NewResponderBackend(name, NewSynthetic(bc.Status, bc.Headers, bc.Body)), nil
 	}
@@ -105,9 +107,9 @@ func buildBackend(name string, bc *config.Backend) (*directors.Backend, error) {
 	}), nil
 }
 
-// sameBackend reports whether two backends have the same configuration,
+// SameBackend reports whether two backends have the same configuration,
 // so the old one (and its state) can be kept across a reload.
-func sameBackend(a, b *directors.Backend) bool {
+func SameBackend(a, b *directors.Backend) bool {
 	if (a.Responder() == nil) != (b.Responder() == nil) {
 		return false
 	}
@@ -117,7 +119,25 @@ func sameBackend(a, b *directors.Backend) bool {
 	return *a.Config() == *b.Config()
 }
 
+// membership is what every director but saintmode is filled with.
+type membership interface {
+	directors.Director
+	Replace(members []directors.Member, weights []float64) error
+}
+
+// buildDirector builds the director dc describes, from plain values: the
+// directors package knows nothing of config.
 func buildDirector(dc *config.Director, member func(string) (directors.Member, error)) (directors.Director, error) {
+	fail := func(err error) (directors.Director, error) {
+		return nil, fmt.Errorf("topology: director %s: %w", dc.Name, err)
+	}
+	if dc.Type == "saintmode" {
+		m, err := member(dc.Member)
+		if err != nil {
+			return nil, err
+		}
+		return directors.NewSaintmode(dc.Name, m, dc.Threshold), nil
+	}
 	members := make([]directors.Member, 0, len(dc.Members))
 	weights := make([]float64, 0, len(dc.Members))
 	for _, n := range dc.Members {
@@ -132,15 +152,69 @@ func buildDirector(dc *config.Director, member func(string) (directors.Member, e
 		}
 		weights = append(weights, w)
 	}
+	var d membership
 	switch dc.Type {
 	case "round_robin":
-		d := directors.NewRoundRobin(dc.Name)
-		if err := d.Replace(members, weights); err != nil {
+		d = directors.NewRoundRobin(dc.Name)
+	case "fallback":
+		d = directors.NewFallback(dc.Name, dc.Sticky)
+	case "random":
+		d = directors.NewRandom(dc.Name)
+	case "hash":
+		key, err := directors.ParseKey(dc.Key)
+		if err != nil {
+			return fail(err)
+		}
+		d = directors.NewHash(dc.Name, key, directors.DigestSHA256)
+	case "shard":
+		opts, err := shardOptions(dc)
+		if err != nil {
+			return fail(err)
+		}
+		sd, err := directors.NewShard(dc.Name, opts)
+		if err != nil {
 			return nil, err
 		}
-		return d, nil
+		d = sd
+	default:
+		return nil, fmt.Errorf("topology: director %s: unknown type %q", dc.Name, dc.Type)
 	}
-	return nil, fmt.Errorf("topology: director %s: type %q is not yet supported", dc.Name, dc.Type)
+	if err := d.Replace(members, weights); err != nil {
+		return fail(err)
+	}
+	return d, nil
+}
+
+// shardOptions turns a shard's configuration into directors.ShardOptions.
+func shardOptions(dc *config.Director) (directors.ShardOptions, error) {
+	key, err := directors.ParseKey(dc.Key)
+	if err != nil {
+		return directors.ShardOptions{}, err
+	}
+	by, err := directors.ParseBy(dc.By, len(dc.Key) > 0)
+	if err != nil {
+		return directors.ShardOptions{}, err
+	}
+	healthy, err := directors.ParseHealthy(dc.Healthy)
+	if err != nil {
+		return directors.ShardOptions{}, err
+	}
+	digest, err := directors.ParseDigest(dc.Digest)
+	if err != nil {
+		return directors.ShardOptions{}, err
+	}
+	return directors.ShardOptions{
+		Replicas: dc.Replicas,
+		By:       by,
+		Key:      key,
+		Alt:      dc.Alt,
+		Healthy:  healthy,
+		Rampup:   dc.Rampup.Duration,
+		Warmup:   dc.Warmup,
+		Digest:   digest,
+		Bound:    dc.Bound,
+		Idents:   dc.Idents,
+	}, nil
 }
 
 func buildRoute(rc *config.Route, member func(string) (directors.Member, error)) (*Route, error) {
