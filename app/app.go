@@ -1,5 +1,6 @@
 // Package app runs a shellac instance from a configuration: it builds the
-// live topology, starts the proxy, and handles reloads and shutdown. cmd
+// live topology, starts the proxy, the health probes, the access log and
+// the admin API, and handles reloads, run-time changes and shutdown. cmd
 // only parses flags and calls it.
 package app
 
@@ -8,32 +9,55 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
+	"github.com/shellac-lb/shellac/admin"
 	"github.com/shellac-lb/shellac/config"
+	"github.com/shellac-lb/shellac/health"
 	"github.com/shellac-lb/shellac/http1"
 	"github.com/shellac-lb/shellac/netpoll"
 	"github.com/shellac-lb/shellac/topology"
 )
 
+// adminShutdownTimeout bounds how long Shutdown waits for admin requests.
+const adminShutdownTimeout = 5 * time.Second
+
 // App is a running shellac instance.
 type App struct {
 	Log *slog.Logger
 
-	mu    sync.Mutex // serialises reloads and run-time changes
-	path  string
-	cfg   *config.Config
-	table *topology.Table
-	srv   *netpoll.Server
+	// mu serialises Start, reloads and run-time changes, and guards the
+	// fields below. The request path never takes it: it reads the table
+	// the proxy holds.
+	mu     sync.Mutex
+	path   string
+	cfg    *config.Config // the running configuration, run-time changes included; never modified, replaced
+	table  *topology.Table
+	srv    *netpoll.Server
+	probes *health.Manager
+	admin  *admin.Server
+
+	// alog is the access log; nil when off. hooked tells whether the
+	// proxy calls the access log hook at all (decided at New: turning the
+	// access log on needs a restart, changing or turning it off does not).
+	alog    atomic.Pointer[accessLog]
+	hooked  bool
+	dropped atomic.Uint64 // access log lines dropped, over every log
+
+	reloads, reloadFailures atomic.Uint64
 
 	started bool
 }
 
-// New builds an App from cfg (not started). path is the file to re-read on
-// reload; it may be empty.
+// New builds an App from cfg (not started: no socket is opened and no
+// probe runs until Start). path is the file to re-read on reload; it may
+// be empty.
 func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 	if log == nil {
 		log = slog.Default()
@@ -43,7 +67,13 @@ func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{Log: log, path: path, cfg: cfg, table: t}
-	a.srv = netpoll.New(ServerOptions(cfg, log), t)
+	opts := ServerOptions(cfg, log)
+	if cfg.Log.Access != "" {
+		opts.OnRequest = a.onRequest
+		a.hooked = true
+	}
+	a.srv = netpoll.New(opts, t)
+	a.probes = health.NewManager(health.Options{OnChange: a.onHealthChange})
 	return a, nil
 }
 
@@ -68,21 +98,65 @@ func ServerOptions(cfg *config.Config, log *slog.Logger) netpoll.Options {
 	}
 }
 
-// Start starts listening. Starting a started App does nothing.
+// Start starts the probes (each backend gets its initial verdict before
+// the first request), opens the access log, starts the proxy, and then
+// the admin API. Starting a started App does nothing. On error nothing is
+// left running. Takes a.mu.
 func (a *App) Start() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.started {
 		return nil
 	}
-	a.started = true
+	cfg := a.cfg
+	a.syncProbes(cfg, a.table)
+	if a.hooked {
+		al, err := openAccessLog(cfg.Log, &a.dropped)
+		if err != nil {
+			a.probes.Stop()
+			return err
+		}
+		a.alog.Store(al)
+	}
 	if err := a.srv.Start(); err != nil {
+		a.stopAux()
 		return err
 	}
-	a.Log.Info("shellac listening", "listen", a.cfg.Server.Listen, "backends", len(a.table.Backends), "directors", len(a.table.Directors))
+	if cfg.Admin.Listen != "" {
+		adm, err := admin.New(a, admin.Options{Listen: cfg.Admin.Listen, TokenFile: cfg.Admin.TokenFile, Logger: a.Log})
+		if err == nil {
+			err = adm.Start()
+		}
+		if err != nil {
+			_ = a.srv.Close()
+			a.stopAux()
+			return err
+		}
+		a.admin = adm
+	}
+	a.started = true
+	a.Log.Info("shellac listening", "listen", cfg.Server.Listen, "admin", cfg.Admin.Listen,
+		"backends", len(a.table.Backends), "directors", len(a.table.Directors))
 	return nil
+}
+
+// stopAux stops the probes and closes the access log.
+func (a *App) stopAux() {
+	a.probes.Stop()
+	if al := a.alog.Swap(nil); al != nil {
+		al.Close()
+	}
 }
 
 // Server returns the proxy.
 func (a *App) Server() *netpoll.Server { return a.srv }
+
+// Admin returns the admin API, nil when it is off or not started.
+func (a *App) Admin() *admin.Server {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.admin
+}
 
 // Table returns the live topology.
 func (a *App) Table() *topology.Table {
@@ -91,38 +165,153 @@ func (a *App) Table() *topology.Table {
 	return a.table
 }
 
-// Reload re-reads the configuration file and swaps the new topology in.
-// On any error the running configuration stays and the error (with line
-// numbers) is returned. Settings that need new listeners or event loops
-// (listen, event_loops) take effect only on restart; that is logged.
+// Config returns the running configuration, run-time changes included. It
+// must not be modified.
+func (a *App) Config() *config.Config {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg
+}
+
+// View returns what the admin API reports. Takes a.mu briefly.
+func (a *App) View() admin.View {
+	a.mu.Lock()
+	t, cfg := a.table, a.cfg
+	a.mu.Unlock()
+	return admin.View{
+		Table:            t,
+		Config:           cfg,
+		Probe:            a.probes.Status,
+		ClientConns:      a.srv.Conns(),
+		AccessLogDropped: a.dropped.Load(),
+		Reloads:          a.reloads.Load(),
+		ReloadFailures:   a.reloadFailures.Load(),
+	}
+}
+
+// Reload re-reads the configuration file and swaps the new topology in
+// (see apply). On any error the running configuration stays and the
+// error (config.Errors, with line numbers) is returned. Run-time changes
+// made through the admin API are replaced by the file's content. Settings
+// that need new listeners or event loops take effect only on restart;
+// that is logged. Takes a.mu.
 func (a *App) Reload() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.path == "" {
-		return errors.New("app: no configuration file to reload")
+		a.reloadFailures.Add(1)
+		return admin.Errorf(http.StatusConflict, "no configuration file to reload: shellac was started without one")
 	}
 	cfg, err := config.Load(a.path)
+	if err == nil {
+		err = a.apply(cfg, a.path)
+	}
 	if err != nil {
+		a.reloadFailures.Add(1)
 		return err
 	}
+	a.reloads.Add(1)
+	a.Log.Info("configuration reloaded", "file", a.path)
+	return nil
+}
+
+// apply makes cfg the running configuration: it builds the topology,
+// keeping unchanged backends (their health, counters and pooled
+// connections), gives new backends their probes' initial verdicts, swaps
+// the table into the proxy, and drains the backends that were removed or
+// replaced: they take no new request, in-flight requests finish on them,
+// and their connections close. file names the source in errors. Called
+// with a.mu held.
+func (a *App) apply(cfg *config.Config, file string) error {
 	t, err := topology.Build(cfg, a.table)
 	if err != nil {
-		return err
+		return config.Errors{{File: file, Msg: err.Error()}}
+	}
+	var nal *accessLog
+	logChanged := cfg.Log.Access != a.cfg.Log.Access || cfg.Log.Format != a.cfg.Log.Format
+	if logChanged && a.started && a.hooked && cfg.Log.Access != "" {
+		if nal, err = openAccessLog(cfg.Log, &a.dropped); err != nil {
+			return err
+		}
+	}
+	if a.started {
+		a.syncProbes(cfg, t) // before the swap: new backends start with their initial verdict
 	}
 	old := a.table
 	a.srv.SetTable(t)
 	for name, b := range old.Backends {
 		if t.Backends[name] != b {
-			b.SetGone() // drains: no new requests, idle connections close
+			b.SetGone()
+			a.probes.Remove(b)
 		}
 	}
+	a.warnRestartOnly(a.cfg, cfg)
 	a.cfg, a.table = cfg, t
-	a.Log.Info("configuration reloaded", "file", a.path)
+	if logChanged && a.started {
+		a.swapAccessLog(nal, cfg.Log)
+	}
 	return nil
 }
 
-// Shutdown drains in-flight requests and stops.
-func (a *App) Shutdown(ctx context.Context) error { return a.srv.Shutdown(ctx) }
+// swapAccessLog replaces the access log with al (nil: off). The old one
+// is closed a moment later, so that lines queued by event loops that
+// still held it get written.
+func (a *App) swapAccessLog(al *accessLog, lc config.Log) {
+	if lc.Access != "" && !a.hooked {
+		a.Log.Warn("log.access: turning the access log on takes effect on restart")
+		return
+	}
+	if old := a.alog.Swap(al); old != nil {
+		time.AfterFunc(100*time.Millisecond, old.Close)
+	}
+}
+
+// warnRestartOnly logs the settings that changed but apply only to a new
+// process.
+func (a *App) warnRestartOnly(old, cfg *config.Config) {
+	o, n := old.Server, cfg.Server
+	var keys []string
+	if fmt.Sprint(o.Listen) != fmt.Sprint(n.Listen) {
+		keys = append(keys, "server.listen")
+	}
+	if o.EventLoops != n.EventLoops {
+		keys = append(keys, "server.event_loops")
+	}
+	if o.ProxyProtocol != n.ProxyProtocol {
+		keys = append(keys, "server.proxy_protocol")
+	}
+	if o.XForwardedFor != n.XForwardedFor {
+		keys = append(keys, "server.x_forwarded_for")
+	}
+	if old.Limits != cfg.Limits {
+		keys = append(keys, "limits")
+	}
+	if old.Admin != cfg.Admin {
+		keys = append(keys, "admin")
+	}
+	if old.Log.Level != cfg.Log.Level {
+		keys = append(keys, "log.level")
+	}
+	if len(keys) > 0 {
+		a.Log.Warn("changed settings take effect on restart", "settings", keys)
+	}
+}
+
+// Shutdown stops the admin API, drains the proxy's in-flight requests
+// (until ctx expires), stops the probes and flushes the access log.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.mu.Lock()
+	adm := a.admin
+	a.mu.Unlock()
+	if adm != nil {
+		actx, cancel := context.WithTimeout(ctx, adminShutdownTimeout)
+		_ = adm.Shutdown(actx)
+		cancel()
+	}
+	err := a.srv.Shutdown(ctx)
+	a.stopAux()
+	return err
+}
 
 // Run starts a (unless Start already did) and serves until SIGTERM or SIGINT (graceful drain bounded
 // by server.shutdown_timeout), reloading on SIGHUP.
@@ -151,7 +340,7 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) drain() error {
-	d := a.cfg.Server.ShutdownTimeout.Duration
+	d := a.Config().Server.ShutdownTimeout.Duration
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	err := a.Shutdown(ctx)
@@ -165,3 +354,5 @@ func (a *App) drain() error {
 	a.Log.Info("stopped")
 	return nil
 }
+
+var _ admin.Control = (*App)(nil)

@@ -50,6 +50,7 @@ func writeConfig(t *testing.T, path, listen string, backends map[string]string) 
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "[server]\nlisten = [%q]\ndefault_director = \"web\"\nshutdown_timeout = \"5s\"\n\n", listen)
+	b.WriteString("[admin]\nlisten = \"\"\n\n[log]\naccess = \"\"\n\n")
 	var names []string
 	for _, n := range []string{"a", "b", "c"} {
 		if addr, ok := backends[n]; ok {

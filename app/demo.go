@@ -100,6 +100,9 @@ listen = [%q]
 default_director = "web"
 shutdown_timeout = "5s"
 
+[admin]
+listen = ""   # off in the demo: a fixed admin port could clash with another instance
+
 [log]
 access = ""
 

@@ -83,7 +83,7 @@ type Server struct {
 	eng     gnet.Engine
 	running chan struct{} // closed when every event loop runs
 	runOnce sync.Once
-	done   chan error // gnet.Rotate's result
+	done    chan error // gnet.Rotate's result
 
 	loops    *xsync.MapOf[gnet.EventLoop, *loop]
 	loopsMu  sync.Mutex // guards loopList
@@ -103,10 +103,10 @@ type Server struct {
 func New(opts Options, t *topology.Table) *Server {
 	opts.setDefaults()
 	s := &Server{
-		opts:   opts,
+		opts:    opts,
 		running: make(chan struct{}),
-		done:   make(chan error, 1),
-		loops:  xsync.NewMapOf[gnet.EventLoop, *loop](),
+		done:    make(chan error, 1),
+		loops:   xsync.NewMapOf[gnet.EventLoop, *loop](),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.table.Store(t)

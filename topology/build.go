@@ -87,11 +87,14 @@ func Build(cfg *config.Config, prev *Table) (*Table, error) {
 // NewBackend builds the live backend bc describes. Build uses it, and so
 // does the admin API to add a backend at run time.
 func NewBackend(name string, bc *config.Backend) (*directors.Backend, error) {
-	if bc.Type == "synthetic" {
-		return directors.NewResponderBackend(name, NewSynthetic(bc.Status, bc.Headers, bc.Body)), nil
-	}
-	if bc.Type != "" {
-		return nil, fmt.Errorf("topology: backend %s: unknown type %q", name, bc.Type)
+	if bc.Type != config.BackendNetwork {
+		// A custom backend of a registered type (synthetic, or one a Go
+		// program added with directors.RegisterBackend) answers by itself.
+		b, err := directors.NewRegisteredBackend(bc.Type, name, bc.Options)
+		if err != nil {
+			return nil, bc.Pos.Errorf("backend %s: %v", name, err)
+		}
+		return b, nil
 	}
 	return directors.NewBackend(name, directors.BackendConfig{
 		Network:             bc.Network(),
@@ -177,7 +180,13 @@ func buildDirector(dc *config.Director, member func(string) (directors.Member, e
 		}
 		d = sd
 	default:
-		return nil, fmt.Errorf("topology: director %s: unknown type %q", dc.Name, dc.Type)
+		// A registered type (least_conn, p2c, or one a Go program added
+		// with directors.Register); config checked its options already.
+		c, err := directors.NewRegistered(dc.Type, dc.Name, dc.Options)
+		if err != nil {
+			return nil, dc.Pos.Errorf("director %s: %v", dc.Name, err)
+		}
+		d = c
 	}
 	if err := d.Replace(members, weights); err != nil {
 		return fail(err)

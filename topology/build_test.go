@@ -6,6 +6,7 @@ import (
 
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/directors/contrib"
 )
 
 // TestBuildExamples builds every example configuration and the SPEC
@@ -38,7 +39,7 @@ func TestBuildExamples(t *testing.T) {
 			}
 		})
 	}
-	for _, ty := range []string{"round_robin", "fallback", "random", "hash", "shard", "saintmode"} {
+	for _, ty := range []string{"round_robin", "fallback", "random", "hash", "shard", "saintmode", "least_conn", "p2c"} {
 		if !types[ty] {
 			t.Errorf("no example builds a %s director", ty)
 		}
@@ -80,6 +81,10 @@ func typeName(d directors.Director) string {
 		return "shard"
 	case *directors.Saintmode:
 		return "saintmode"
+	case *contrib.LeastConn:
+		return "least_conn"
+	case *contrib.P2C:
+		return "p2c"
 	}
 	return "?"
 }

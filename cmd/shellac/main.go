@@ -131,8 +131,14 @@ func printConfigErrors(w io.Writer, err error) {
 	fmt.Fprintln(w, err.Error())
 }
 
+// newLogger returns the operational logger: to w (stderr), at [log]
+// level, in [log] format. The access log is separate (app).
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
