@@ -272,6 +272,9 @@ func (bc *backendConn) readHead() {
 			continue
 		}
 		l.wheel.stop(&bc.tm)
+		if resp.Status >= 500 {
+			cc.blacklist(topology.Retry5xx, bc.b)
+		}
 		if resp.Status >= 500 && cc.canRetry(topology.Retry5xx) {
 			// Retry only if another backend is there; else forward the 5xx.
 			if next := cc.pickRetry(bc.b); next != nil {

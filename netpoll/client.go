@@ -289,7 +289,7 @@ func (cc *clientConn) startRequest(req *http1.Request, buf []byte, n int) {
 		DefaultHost: s2b(b.Config().HostHeader),
 		KeepUpgrade: ex.upgrade || ex.pipe,
 	})
-	if rt.Retries > 0 && rt.Blacklist > 0 {
+	if rt.Blacklist > 0 {
 		cc.dreq.Digest() // the object hash, while the head is at hand
 	}
 	cc.dreq.Head = nil

@@ -131,3 +131,43 @@ func TestE2ESaintmodeBlacklist(t *testing.T) {
 			st, be, tb1.requests.Load()-before)
 	}
 }
+
+// TestE2EBlacklistWithoutRetry checks that a route with blacklist but no
+// retries still blacklists the failed (backend, object): the 5xx goes to
+// the client, and the next request for that URL goes to the other member.
+func TestE2EBlacklistWithoutRetry(t *testing.T) {
+	tb1 := newTestBackend(t, "s1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend", "s1")
+		if r.URL.Path == "/bad" {
+			w.WriteHeader(503)
+		}
+	}))
+	tb2 := newTestBackend(t, "s2", nil)
+	sm1 := directors.NewSaintmode("sm1", tb1.backend(directors.BackendConfig{}), 5)
+	sm2 := directors.NewSaintmode("sm2", tb2.backend(directors.BackendConfig{}), 5)
+	fb := directors.NewFallback("fb", false)
+	if err := fb.Replace([]directors.Member{sm1, sm2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, Options{}, tableOf(fb, &topology.Route{RetryOn: topology.Retry5xx, Blacklist: time.Minute}))
+	c := newClient()
+	want := []struct {
+		path    string
+		status  int
+		backend string
+	}{
+		{"/bad", 503, "s1"}, // no retry: the 5xx is the answer, and s1 is blacklisted for /bad
+		{"/bad", 200, "s2"},
+		{"/good", 200, "s1"},
+	}
+	for _, w := range want {
+		resp, err := c.Get(p.url(w.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodyOf(t, resp)
+		if resp.StatusCode != w.status || resp.Header.Get("X-Backend") != w.backend {
+			t.Errorf("%s: %d from %s; want %d from %s", w.path, resp.StatusCode, resp.Header.Get("X-Backend"), w.status, w.backend)
+		}
+	}
+}

@@ -51,6 +51,7 @@ func (cc *clientConn) tryFailed(kind topology.RetryOn, status int, stale bool) {
 		cc.dispatch(failed)
 		return
 	}
+	cc.blacklist(kind, failed)
 	if cc.canRetry(kind) {
 		if next := cc.pickRetry(failed); next != nil {
 			failed.Stats.Retries.Add(1)
@@ -75,8 +76,19 @@ func (cc *clientConn) retryWith(next *directors.Backend) {
 	cc.dispatch(next)
 }
 
-// pickRetry blacklists the failed (backend, object) where the route says
-// so, excludes the backend, and resolves the route again. The request's
+// blacklist reports a failure of kind k on b to every saintmode director
+// on the request's resolution path, when the route blacklists (blacklist >
+// 0) and k is one of its retry_on kinds — whether or not a retry follows,
+// as Varnish users call saintmode.blacklist() before return(retry).
+func (cc *clientConn) blacklist(k topology.RetryOn, b *directors.Backend) {
+	rt := cc.ex.route
+	if rt == nil || rt.Blacklist <= 0 || !rt.RetryOn.Has(k) {
+		return
+	}
+	directors.Blacklist(&cc.dreq, b, rt.Blacklist, cc.l.now)
+}
+
+// pickRetry excludes the failed backend and resolves the route again. The request's
 // own head is gone by now, so the head we forwarded is parsed again (into
 // the loop's scratch request, which stays valid for the caller) to give
 // hash and shard directors their keys.
@@ -84,9 +96,6 @@ func (cc *clientConn) pickRetry(failed *directors.Backend) *directors.Backend {
 	l := cc.l
 	ex := &cc.ex
 	rt := ex.route
-	if rt.Blacklist > 0 {
-		directors.Blacklist(&cc.dreq, failed, rt.Blacklist, l.now)
-	}
 	cc.dreq.Exclude(failed)
 	req := &l.req
 	req.Reset()
