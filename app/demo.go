@@ -92,7 +92,7 @@ func demoHandler(name string) http.Handler {
 // DemoConfig returns the TOML configuration `shellac demo` runs: a
 // round-robin director over the demo backends, and a synthetic backend on
 // /maintenance.
-func DemoConfig(listen string, backends []*DemoBackend) string {
+func DemoConfig(listen, admin string, backends []*DemoBackend) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `# shellac demo configuration (generated)
 [server]
@@ -101,12 +101,12 @@ default_director = "web"
 shutdown_timeout = "5s"
 
 [admin]
-listen = ""   # off in the demo: a fixed admin port could clash with another instance
+listen = %q   # "" turns the admin API off
 
 [log]
 access = ""
 
-`, listen)
+`, listen, admin)
 	var names []string
 	for _, d := range backends {
 		fmt.Fprintf(&b, "[backends.%s]\naddress = %q\nfirst_byte_timeout = \"5s\"\n\n", d.Name, d.Addr)

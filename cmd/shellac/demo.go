@@ -21,6 +21,7 @@ func demo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "balancer address")
+	adminAddr := fs.String("admin", "127.0.0.1:9091", `admin API address ("" = off)`)
 	duration := fs.Duration("duration", 0, "stop after this long (0 = run until Ctrl-C)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -35,7 +36,7 @@ func demo(args []string, stdout, stderr io.Writer) int {
 			b.Close()
 		}
 	}()
-	text := app.DemoConfig(*listen, bes)
+	text := app.DemoConfig(*listen, *adminAddr, bes)
 	cfg, err := config.Parse("demo.toml", []byte(text))
 	if err != nil {
 		printConfigErrors(stderr, err)
@@ -48,7 +49,7 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := a.Start(); err != nil {
-		fmt.Fprintf(stderr, "demo: cannot listen on %s: %v (try -listen 127.0.0.1:8081)\n", *listen, err)
+		fmt.Fprintf(stderr, "demo: cannot listen on %s or %s: %v (try -listen 127.0.0.1:8081 -admin 127.0.0.1:9092)\n", *listen, *adminAddr, err)
 		return 1
 	}
 	base := "http://" + *listen
@@ -66,6 +67,15 @@ try:
   wrk -c 256 -d 10s %[1]s/
 
 `, base)
+	if *adminAddr != "" {
+		fmt.Fprintf(stdout, `admin API:
+  curl -s http://%[1]s/status
+  curl -s http://%[1]s/metrics | grep shellac_backend_requests_total
+  curl -s -X POST -d '{"state":"sick"}' http://%[1]s/backends/demo2/health
+  curl -s 'http://%[1]s/explain?path=/'
+
+`, *adminAddr)
+	}
 	fmt.Fprintf(stdout, "self-check: %s\n", selfCheck(base))
 	ctx := context.Background()
 	if *duration > 0 {

@@ -67,7 +67,7 @@ func TestDemo(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	var out, errb bytes.Buffer
-	if code := run([]string{"demo", "-listen", addr, "-duration", "500ms"}, &out, &errb); code != 0 {
+	if code := run([]string{"demo", "-listen", addr, "-admin", "", "-duration", "500ms"}, &out, &errb); code != 0 {
 		t.Fatalf("demo exit %d: %s", code, errb.String())
 	}
 	s := out.String()
