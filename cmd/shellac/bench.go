@@ -1,12 +1,19 @@
 package main
 
 import (
-	"fmt"
 	"io"
+
+	benchpkg "github.com/shellac-lb/shellac/bench"
 )
 
-// bench runs the benchmark harness (issue 6).
+// bench runs the benchmark harness, `shellac bench` (SPEC section 6).
 func bench(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "shellac bench: not built yet")
-	return 1
+	return benchpkg.Main(args, stdout, stderr)
+}
+
+// benchBackend runs the hidden `shellac bench-backend` subcommand: the
+// harness re-executes this binary with it to run its backends in their own
+// process.
+func benchBackend(args []string, stdout, stderr io.Writer) int {
+	return benchpkg.BackendMain(args, stdout, stderr)
 }
