@@ -1,0 +1,17 @@
+-- shellac bench, scenario close: new connection per request (GET 1 KiB, Connection: close)
+-- Generated; run as: wrk -s this.lua http://HOST:PORT/1k
+
+wrk.method = "GET"
+wrk.path = "/1k"
+wrk.headers["User-Agent"] = "shellac-bench"
+wrk.headers["Connection"] = "close"
+
+-- One parseable line for shellac bench: counters and latency (µs).
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      "SHELLAC_BENCH requests=%d duration_us=%d bytes=%d connect=%d read=%d write=%d status=%d timeout=%d p50_us=%d p99_us=%d p999_us=%d max_us=%d\n",
+      summary.requests, summary.duration, summary.bytes,
+      e.connect, e.read, e.write, e.status, e.timeout,
+      latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max))
+end

@@ -1,0 +1,29 @@
+-- shellac bench, scenario pipeline: pipelined GET 1 KiB, depth 16
+-- Generated; run as: wrk -s this.lua http://HOST:PORT/1k
+
+wrk.method = "GET"
+wrk.path = "/1k"
+wrk.headers["User-Agent"] = "shellac-bench"
+
+-- 16 requests written back to back; wrk counts each response.
+function init(args)
+   local r = {}
+   for i = 1, 16 do
+      r[i] = wrk.format()
+   end
+   req = table.concat(r)
+end
+
+function request()
+   return req
+end
+
+-- One parseable line for shellac bench: counters and latency (µs).
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      "SHELLAC_BENCH requests=%d duration_us=%d bytes=%d connect=%d read=%d write=%d status=%d timeout=%d p50_us=%d p99_us=%d p999_us=%d max_us=%d\n",
+      summary.requests, summary.duration, summary.bytes,
+      e.connect, e.read, e.write, e.status, e.timeout,
+      latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max))
+end
