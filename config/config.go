@@ -10,6 +10,17 @@
 //
 // A Config is plain data: the topology package builds the live backends
 // and directors from it, and nothing on the request path uses these types.
+//
+// Director and backend types registered by Go code (directors.Register,
+// directors.RegisterBackend; see docs/writing-a-director.md) are known
+// here through that registry, which lives in package directors, below
+// this one, so nothing imports in a circle. For a table of a registered
+// type, Parse decodes type (and, for a director, members and weights)
+// itself and keeps every other key as a raw TOML value in Options; it then
+// has the type's factory validate them (directors.NewRegistered), and
+// reports each error the factory returns at the line of the key it names.
+// The built-in extension types (least_conn, p2c, synthetic, in package
+// directors/contrib) are registered by importing that package here.
 package config
 
 import (
@@ -18,6 +29,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	_ "github.com/shellac-lb/shellac/directors/contrib" // registers least_conn, p2c, synthetic
 )
 
 // Config is a whole configuration file, with defaults applied.
@@ -103,8 +116,11 @@ type Probe struct {
 
 // Backend types.
 const (
-	BackendNetwork   = ""          // requests go to Address
-	BackendSynthetic = "synthetic" // answers by itself with Status, Headers and Body
+	BackendNetwork = "" // requests go to Address
+	// BackendSynthetic answers by itself with a fixed status, headers and
+	// body (Options status, headers, body). It is a registered type
+	// (directors/contrib), like any custom backend type.
+	BackendSynthetic = "synthetic"
 )
 
 // Backend is a [backends.NAME] table: a leaf requests are sent to.
@@ -112,7 +128,9 @@ type Backend struct {
 	Name string `toml:"-"`
 	Pos  Pos    `toml:"-"`
 
-	Type string `toml:"type"` // BackendNetwork or BackendSynthetic
+	// Type is BackendNetwork, or a registered backend type
+	// (directors.RegisterBackend) such as BackendSynthetic.
+	Type string `toml:"type"`
 
 	// Network backends.
 	Address             string   `toml:"address"` // "host:port" or "unix:/path"
@@ -126,17 +144,17 @@ type Backend struct {
 	HostHeader          string   `toml:"host_header"`
 	ProxyHeader         int      `toml:"proxy_header"` // PROXY protocol version: 0 (none), 1 or 2
 
-	// Synthetic backends.
-	Status  int               `toml:"status"`
-	Body    string            `toml:"body"`
-	Headers map[string]string `toml:"headers"`
+	// Options are the keys of a registered type's table other than type,
+	// as raw TOML values (string, int64, float64, bool, []any,
+	// map[string]any, time.Time), for its factory; nil when none.
+	Options map[string]any `toml:"-"`
 }
 
 // Network returns the network to dial for b: "tcp", "unix", or "" for a
-// synthetic backend.
+// backend of a registered type, which answers by itself.
 func (b *Backend) Network() string {
 	switch {
-	case b.Type == BackendSynthetic:
+	case b.Type != BackendNetwork:
 		return ""
 	case strings.HasPrefix(b.Address, unixPrefix):
 		return "unix"
@@ -167,12 +185,15 @@ type Director struct {
 	Name string `toml:"-"`
 	Pos  Pos    `toml:"-"`
 
+	// Type is one of the core types above or a registered director type
+	// (directors.Register), such as least_conn or p2c.
 	Type string `toml:"type"`
 	// Members are backend or director names, in order (all types but
 	// saintmode); Member is saintmode's single member.
 	Members []string `toml:"members"`
 	Member  string   `toml:"member"`
-	// Weights (random, hash) default to 1.0 per member.
+	// Weights (random, hash and registered types) default to 1.0 per
+	// member.
 	Weights map[string]float64 `toml:"weights"`
 	// Key lists the key sources hashed by hash, and by shard with By "key":
 	// url, host, client_ip, header:NAME, cookie:NAME, query:NAME,
@@ -195,6 +216,11 @@ type Director struct {
 	Threshold int `toml:"threshold"`
 	// Sticky (fallback) keeps the current member while it stays healthy.
 	Sticky bool `toml:"sticky"`
+
+	// Options are, for a registered type, the keys of its table other
+	// than type, members and weights, as raw TOML values for its factory
+	// (see Backend.Options); nil when none.
+	Options map[string]any `toml:"-"`
 }
 
 // Shard digests.

@@ -42,8 +42,10 @@ func specConfig() *Config {
 		Backends: map[string]*Backend{
 			"app1": app1,
 			"app2": defaultBackend("app2", "unix:/run/app2.sock"),
-			"maintenance": {Name: "maintenance", Type: "synthetic", Status: 503, Body: "down for maintenance\n",
-				Headers: map[string]string{"Retry-After": "120"}},
+			"maintenance": {Name: "maintenance", Type: "synthetic", Options: map[string]any{
+				"status": int64(503), "body": "down for maintenance\n",
+				"headers": map[string]any{"Retry-After": "120"},
+			}},
 		},
 		Directors: map[string]*Director{
 			"web": {Name: "web", Type: "random", Members: []string{"app1", "app2"},
@@ -154,7 +156,7 @@ director = "rr"
 		{"probe p", c.Probes["p"], &Probe{Name: "p", URL: "/", ExpectedStatus: 200, Interval: sec(5), Timeout: sec(2), Window: 8, Threshold: 3, Initial: 2}},
 		{"probe q", c.Probes["q"], &Probe{Name: "q", Request: []string{"GET / HTTP/1.1", "Host: a"}, ExpectedStatus: 200, Interval: sec(5), Timeout: sec(2), Window: 8, Threshold: 5, Initial: 4}},
 		{"backend a", c.Backends["a"], defaultBackend("a", "127.0.0.1:80")},
-		{"backend s", c.Backends["s"], &Backend{Name: "s", Type: "synthetic", Status: 200}},
+		{"backend s", c.Backends["s"], &Backend{Name: "s", Type: "synthetic"}},
 		{"director sh", c.Directors["sh"], &Director{Name: "sh", Type: "shard", Members: []string{"a"}, Replicas: 67, By: "hash", Healthy: "chosen", Warmup: -1, Digest: "sha256"}},
 		{"director shk", c.Directors["shk"], &Director{Name: "shk", Type: "shard", Members: []string{"a"}, Key: []string{"int:header:X-Key"}, Replicas: 67, By: "key", Healthy: "chosen", Warmup: -1, Digest: "sha256"}},
 		{"director sm", c.Directors["sm"], &Director{Name: "sm", Type: "saintmode", Member: "a", Threshold: 10}},
@@ -528,4 +530,52 @@ x = 1
 	if _, ok := ps.offs[pathKey([]string{"h"})]; ok {
 		t.Errorf("a line inside a multi-line string was taken for a key")
 	}
+}
+
+// Directors of registered types (least_conn and p2c, built in through
+// directors/contrib, and config_test_scaled, registered by errors_test.go)
+// validate: type, members and weights are decoded as for any director,
+// the other keys are kept raw for the type's factory, and the whole
+// survives a TOML round trip.
+func TestRegisteredTypes(t *testing.T) {
+	c := clearPos(mustParse(t, "t.toml", `
+[backends.a]
+address = "127.0.0.1:80"
+[backends.b]
+address = "127.0.0.1:81"
+[backends.sorry]
+type = "synthetic"
+status = 503
+headers = { "Retry-After" = "5" }
+[directors.lc]
+type = "least_conn"
+members = ["a", "b"]
+weights = { b = 2.0 }
+[directors.p]
+type = "p2c"
+members = ["lc", "sorry"]
+[directors.t]
+type = "config_test_scaled"
+members = ["p"]
+factor = 7
+modes = ["fast", "safe"]
+`))
+	want := map[string]*Director{
+		"lc": {Name: "lc", Type: "least_conn", Members: []string{"a", "b"}, Weights: map[string]float64{"b": 2}},
+		"p":  {Name: "p", Type: "p2c", Members: []string{"lc", "sorry"}},
+		"t": {Name: "t", Type: "config_test_scaled", Members: []string{"p"},
+			Options: map[string]any{"factor": int64(7), "modes": []any{"fast", "safe"}}},
+	}
+	if !reflect.DeepEqual(c.Directors, want) {
+		t.Errorf("directors = %+v\nwant %+v", c.Directors, want)
+	}
+	wantB := &Backend{Name: "sorry", Type: "synthetic", Options: map[string]any{
+		"status": int64(503), "headers": map[string]any{"Retry-After": "5"}}}
+	if !reflect.DeepEqual(c.Backends["sorry"], wantB) {
+		t.Errorf("backend sorry = %+v\nwant %+v", c.Backends["sorry"], wantB)
+	}
+	if c.Backends["sorry"].Network() != "" {
+		t.Errorf("a synthetic backend's network is %q", c.Backends["sorry"].Network())
+	}
+	roundTrip(t, "registered", c)
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/shellac-lb/shellac/directors"
 )
 
 // parser carries one Parse through its phases.
@@ -132,11 +134,11 @@ func (p *parser) decode() *Config {
 		case "log":
 			p.table(path, v, &cfg.Log)
 		case "probes":
-			cfg.Probes = named(p, path, v, func(name string, pos Pos) *Probe { return &Probe{Name: name, Pos: pos} })
+			cfg.Probes = named(p, path, v, func(name string, pos Pos) *Probe { return &Probe{Name: name, Pos: pos} }, nil)
 		case "backends":
-			cfg.Backends = named(p, path, v, func(name string, pos Pos) *Backend { return &Backend{Name: name, Pos: pos} })
+			cfg.Backends = named(p, path, v, func(name string, pos Pos) *Backend { return &Backend{Name: name, Pos: pos} }, p.backend)
 		case "directors":
-			cfg.Directors = named(p, path, v, func(name string, pos Pos) *Director { return &Director{Name: name, Pos: pos} })
+			cfg.Directors = named(p, path, v, func(name string, pos Pos) *Director { return &Director{Name: name, Pos: pos} }, p.director)
 		case "routes":
 			elems, ok := asArray(v)
 			if !ok {
@@ -156,8 +158,9 @@ func (p *parser) decode() *Config {
 	return cfg
 }
 
-// named decodes a table of named tables ([backends.NAME]).
-func named[T any](p *parser, path []string, v any, mk func(name string, pos Pos) *T) map[string]*T {
+// named decodes a table of named tables ([backends.NAME]), each with dec,
+// or with table when dec is nil.
+func named[T any](p *parser, path []string, v any, mk func(name string, pos Pos) *T, dec func(path []string, v any, t *T)) map[string]*T {
 	m, ok := v.(map[string]any)
 	if !ok {
 		p.decodeErr(path, "expected a table, got %s", describe(v))
@@ -167,10 +170,88 @@ func named[T any](p *parser, path []string, v any, mk func(name string, pos Pos)
 	for _, name := range p.sortedKeys(path, m) {
 		np := append(slices.Clip(path), name)
 		t := mk(name, p.ps.pos(np))
-		p.table(np, m[name], t)
+		if dec != nil {
+			dec(np, m[name], t)
+		} else {
+			p.table(np, m[name], t)
+		}
 		out[name] = t
 	}
 	return out
+}
+
+// backend decodes a [backends.NAME] table. A registered type's options
+// are kept raw for its factory.
+func (p *parser) backend(path []string, v any, b *Backend) {
+	if typ := typeOf(v); typ != "" && directors.IsRegisteredBackend(typ) {
+		b.Options = p.extTable(path, v, b, "type")
+		return
+	}
+	p.table(path, v, b)
+}
+
+// director decodes a [directors.NAME] table. A registered type's options
+// are kept raw for its factory.
+func (p *parser) director(path []string, v any, d *Director) {
+	if typ := typeOf(v); typ != "" && directors.IsRegistered(typ) {
+		d.Options = p.extTable(path, v, d, "type", "members", "weights")
+		return
+	}
+	p.table(path, v, d)
+}
+
+// typeOf returns the string value of the type key of the table v, or "".
+func typeOf(v any) string {
+	m, _ := v.(map[string]any)
+	s, _ := m["type"].(string)
+	return s
+}
+
+// extTable decodes the keys of the table v that are in common into the
+// struct *dst by their toml tags, as table does, and returns the others
+// as raw values (nil when there are none).
+func (p *parser) extTable(path []string, v any, dst any, common ...string) map[string]any {
+	m := v.(map[string]any) // typeOf found a type key in it
+	rv := reflect.ValueOf(dst).Elem()
+	fields := fieldsOf(rv.Type())
+	var raw map[string]any
+	for _, k := range p.sortedKeys(path, m) {
+		if slices.Contains(common, k) {
+			p.value(append(slices.Clip(path), k), m[k], rv.Field(fields[k]))
+			continue
+		}
+		if raw == nil {
+			raw = map[string]any{}
+		}
+		raw[k] = rawValue(m[k])
+	}
+	return raw
+}
+
+// rawValue returns v with arrays of tables as []any, the form TOML's
+// inline arrays take, so a value reads back equal from TOML().
+func rawValue(v any) any {
+	switch x := v.(type) {
+	case []map[string]any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = rawValue(x[i])
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = rawValue(x[i])
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = rawValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 // sortedKeys returns m's keys in file order, so errors come out in a

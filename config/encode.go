@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -91,17 +93,12 @@ func (pr *Probe) encode(e *encoder, name string) {
 
 func (b *Backend) encode(e *encoder, name string) {
 	e.table("backends", name)
-	if b.Type == BackendSynthetic {
-		e.str("type", b.Type)
-		e.int("status", int64(b.Status))
-		e.str("body", b.Body)
-		if len(b.Headers) > 0 {
-			e.strMap("headers", b.Headers)
-		}
-		return
-	}
 	if b.Type != BackendNetwork {
+		// A registered type: only the options written (its factory
+		// owns the defaults).
 		e.str("type", b.Type)
+		e.options(b.Options)
+		return
 	}
 	e.str("address", b.Address)
 	if b.Probe != "" {
@@ -126,6 +123,14 @@ func (d *Director) encode(e *encoder, name string) {
 		return
 	}
 	e.strs("members", d.Members)
+	if !slices.Contains(directorTypes, d.Type) {
+		// A registered type: weights, then the options written.
+		if len(d.Weights) > 0 {
+			e.floatMap("weights", d.Weights)
+		}
+		e.options(d.Options)
+		return
+	}
 	switch d.Type {
 	case Random, Hash:
 		if len(d.Weights) > 0 {
@@ -218,6 +223,57 @@ func (e *encoder) floatMap(k string, m map[string]float64) {
 		parts = append(parts, quoteKey(n)+" = "+formatFloat(m[n]))
 	}
 	e.kv(k, "{ "+strings.Join(parts, ", ")+" }")
+}
+
+// options writes a registered type's raw options, sorted by key.
+func (e *encoder) options(opts map[string]any) {
+	for _, k := range sortedNames(opts) {
+		e.kv(k, rawTOML(opts[k]))
+	}
+}
+
+// rawTOML returns a raw option value as TOML: the types the TOML decoder
+// produces, and the Go forms directors.Options also accepts.
+func rawTOML(v any) string {
+	switch x := v.(type) {
+	case string:
+		return quoteString(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		return formatFloat(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	case []string:
+		q := make([]string, len(x))
+		for i, s := range x {
+			q[i] = quoteString(s)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	case []any:
+		q := make([]string, len(x))
+		for i, s := range x {
+			q[i] = rawTOML(s)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	case map[string]string:
+		var parts []string
+		for _, n := range sortedNames(x) {
+			parts = append(parts, quoteKey(n)+" = "+quoteString(x[n]))
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	case map[string]any:
+		var parts []string
+		for _, n := range sortedNames(x) {
+			parts = append(parts, quoteKey(n)+" = "+rawTOML(x[n]))
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	}
+	return quoteString(fmt.Sprint(v)) // not from TOML; written as a string
 }
 
 // formatFloat writes f as a TOML float: always with a fraction or an

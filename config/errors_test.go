@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/shellac-lb/shellac/directors"
 )
 
 // brokenConfigs are invalid configurations and every error each must
@@ -147,7 +149,7 @@ status = 200
 		"4:1: backends.a.proxy_header: 3 is not 0 (off), 1 or 2",
 		"5:1: backends.a.max_idle: must be ≥ 0",
 		"6:1: backends.a.connect_timeout: must be > 0",
-		"7:1: backends.a: status is only an option of synthetic backends",
+		"7:1: backends.a.status: unknown key",
 	}},
 	{"backend type", `
 [backends.a]
@@ -174,7 +176,7 @@ body = """
 staus = 1
 """
 staus = 200
-`, []string{"7:1: backends.m.staus: unknown key (did you mean status?)"}},
+`, []string{"7:1: backends.m: staus is not an option of synthetic backends (did you mean status?)"}},
 	{"probe url and request", `
 [probes.p]
 url = "/"
@@ -213,11 +215,56 @@ url = "healthz"
 	{"director without type", `
 [directors.d]
 members = ["x"]
-`, []string{"1:12: directors.d.type: is required (one of round_robin, fallback, random, hash, shard, saintmode)"}},
+`, []string{"1:12: directors.d.type: is required (one of round_robin, fallback, random, hash, shard, saintmode, config_test_scaled, least_conn, p2c)"}},
 	{"unknown director type", `
 [directors.d]
+type = "least_connections"
+`, []string{`2:1: directors.d.type: unknown director type "least_connections" (valid: round_robin, fallback, random, hash, shard, saintmode, config_test_scaled, least_conn, p2c)`}},
+	{"registered director options", `
+[backends.a]
+address = "127.0.0.1:80"
+[directors.lc]
 type = "least_conn"
-`, []string{`2:1: directors.d.type: unknown director type "least_conn" (valid: round_robin, fallback, random, hash, shard, saintmode)`}},
+members = ["a", "b"]
+weights = { a = -1.0 }
+sticky = true
+[directors.p]
+type = "p2c"
+members = []
+replicas = 3
+`, []string{
+		`5:17: directors.lc.members[1]: "b" is neither a backend nor a director`,
+		"6:13: directors.lc.weights.a: weight -1 must be > 0",
+		"7:1: directors.lc: sticky is not an option of least_conn directors",
+		"10:1: directors.p.members: is empty: a p2c director needs at least one member",
+		"11:1: directors.p: replicas is not an option of p2c directors",
+	}},
+	{"registered type's own option checks", `
+[backends.a]
+address = "127.0.0.1:80"
+[directors.t]
+type = "config_test_scaled"
+members = ["a"]
+factor = -2
+modes = ["fast", 3]
+fcator = 1
+`, []string{
+		"6:1: directors.t.factor: -2 is not > 0",
+		"7:18: directors.t.modes[1]: expected a string, got the integer 3",
+		"8:1: directors.t: fcator is not an option of config_test_scaled directors (did you mean factor?)",
+	}},
+	{"registered type's factory error without a key", `
+[backends.a]
+address = "127.0.0.1:80"
+[directors.t]
+type = "config_test_scaled"
+members = ["a"]
+factor = 7
+`, []string{"3:12: directors.t: factor 7 and no modes: write modes = [...]"}},
+	{"unknown backend type lists the registered ones", `
+[backends.a]
+type = "fcgi"
+`, []string{`2:1: backends.a.type: unknown backend type "fcgi" (leave it out for a network backend, or use one of: synthetic)`}},
 	{"director shares a backend's name", `
 [backends.web]
 address = "127.0.0.1:80"
@@ -525,4 +572,27 @@ func TestLoadMissingFile(t *testing.T) {
 	if got, want := errs[0].Error(), "testdata/no-such-file.toml: no such file or directory"; got != want {
 		t.Errorf("error = %q, want %q", got, want)
 	}
+}
+
+// scaled is the registered director type of the tests above: it checks
+// its options as any factory outside shellac would.
+type scaled struct{ directors.Set }
+
+func (*scaled) Name() string                                    { return "scaled" }
+func (d *scaled) Healthy(r *directors.Request) bool             { return d.Load().AnyHealthy(r) }
+func (d *scaled) Resolve(r *directors.Request) directors.Member { return d.Load().PickByWeight(0, r) }
+
+func init() {
+	directors.Register("config_test_scaled", func(_ string, o *directors.Options) (directors.Cluster, error) {
+		factor, e1 := o.Float("factor", 1)
+		modes, e2 := o.Strings("modes")
+		errs := []error{e1, e2}
+		if e1 == nil && factor <= 0 {
+			errs = append(errs, o.Errorf("factor", "%v is not > 0", factor))
+		}
+		if factor > 5 && e2 == nil && len(modes) == 0 {
+			errs = append(errs, fmt.Errorf("factor %v and no modes: write modes = [...]", factor))
+		}
+		return &scaled{}, errors.Join(errs...)
+	})
 }

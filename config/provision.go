@@ -26,7 +26,6 @@ const (
 	DefaultBetweenBytesTimeout = 60 * time.Second
 	DefaultBackendMaxIdle      = 64
 	DefaultBackendIdleTimeout  = 30 * time.Second
-	DefaultSyntheticStatus     = 200
 
 	DefaultReplicas           = 67
 	DefaultBy                 = "hash" // "key" when key is set
@@ -103,12 +102,11 @@ func (p *parser) provisionProbe(pr *Probe, path []string) {
 }
 
 func (p *parser) provisionBackend(b *Backend, path []string) {
-	if len(b.Headers) == 0 {
-		b.Headers = nil
+	if len(b.Options) == 0 {
+		b.Options = nil
 	}
-	if b.Type == BackendSynthetic {
-		defVal(p, &b.Status, DefaultSyntheticStatus, sub(path, "status")...)
-		return
+	if b.Type != BackendNetwork {
+		return // a registered type: its factory owns the defaults
 	}
 	defDur(p, &b.ConnectTimeout, DefaultConnectTimeout, sub(path, "connect_timeout")...)
 	defDur(p, &b.FirstByteTimeout, DefaultFirstByteTimeout, sub(path, "first_byte_timeout")...)
@@ -129,6 +127,9 @@ func (p *parser) provisionDirector(d *Director, path []string) {
 	}
 	if len(d.Idents) == 0 {
 		d.Idents = nil
+	}
+	if len(d.Options) == 0 {
+		d.Options = nil
 	}
 	switch d.Type {
 	case Shard:

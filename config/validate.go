@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/shellac-lb/shellac/directors"
 )
 
 // validate checks the provisioned configuration as a whole. Directors
@@ -172,43 +174,19 @@ func (p *parser) validateProbe(pr *Probe, path []string) {
 	}
 }
 
-// Keys only network backends or only synthetic backends take.
-var (
-	networkKeys   = []string{"address", "probe", "connect_timeout", "first_byte_timeout", "between_bytes_timeout", "max_connections", "max_idle", "idle_timeout", "host_header", "proxy_header"}
-	syntheticKeys = []string{"status", "body", "headers"}
-)
-
 func (p *parser) validateBackend(c *Config, b *Backend, path []string) {
 	p.checkName(path, "backend")
 	at := func(key string) []string { return sub(path, key) }
-	switch b.Type {
-	case BackendSynthetic:
-		for _, k := range networkKeys {
-			if p.has(at(k)...) {
-				p.keyErr(at(k), "%s is not an option of synthetic backends", k)
-			}
-		}
-		if b.Status < 100 || b.Status > 999 {
-			p.errorf(at("status"), "%d is not an HTTP status (100-999)", b.Status)
-		}
-		for _, name := range sortedNames(b.Headers) {
-			if !isToken(name) {
-				p.errorf(sub(path, "headers", name), "%q is not a valid header name", name)
-			}
-			if strings.ContainsAny(b.Headers[name], "\r\n\x00") {
-				p.errorf(sub(path, "headers", name), "header value must not contain CR, LF or NUL")
-			}
-		}
+	switch {
+	case b.Type == BackendNetwork:
+	case directors.IsRegisteredBackend(b.Type):
+		_, err := directors.NewRegisteredBackend(b.Type, b.Name, b.Options)
+		p.reportFactory(path, err)
 		return
-	case BackendNetwork:
 	default:
-		p.errorf(at("type"), `unknown backend type %q (leave it out for a network backend, or use "synthetic")`, b.Type)
+		p.errorf(at("type"), `unknown backend type %q (leave it out for a network backend, or use one of: %s)`,
+			b.Type, strings.Join(directors.BackendTypes(), ", "))
 		return
-	}
-	for _, k := range syntheticKeys {
-		if p.has(at(k)...) {
-			p.keyErr(at(k), `%s is only an option of synthetic backends (type = "synthetic")`, k)
-		}
 	}
 	if b.Address == "" {
 		p.errorf(at("address"), `is required (or set type = "synthetic")`)

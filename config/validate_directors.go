@@ -1,13 +1,21 @@
 package config
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/shellac-lb/shellac/directors"
 )
 
-// directorTypes are the valid director types, in SPEC order.
+// directorTypes are the core director types, in SPEC order.
 var directorTypes = []string{RoundRobin, Fallback, Random, Hash, Shard, Saintmode}
+
+// allDirectorTypes returns the core types, then the registered ones.
+func allDirectorTypes() string {
+	return strings.Join(append(slices.Clip(directorTypes), directors.DirectorTypes()...), ", ")
+}
 
 // directorOptions maps each option that only some director types take to
 // those types, in the order options are checked.
@@ -40,10 +48,15 @@ func (p *parser) validateDirector(c *Config, d *Director, path []string) {
 	}
 	switch {
 	case d.Type == "":
-		p.errorf(at("type"), "is required (one of %s)", strings.Join(directorTypes, ", "))
+		p.errorf(at("type"), "is required (one of %s)", allDirectorTypes())
+		return
+	case directors.IsRegistered(d.Type):
+		p.validateMembers(c, d, path)
+		_, err := directors.NewRegistered(d.Type, d.Name, d.Options)
+		p.reportFactory(path, err)
 		return
 	case !slices.Contains(directorTypes, d.Type):
-		p.errorf(at("type"), "unknown director type %q (valid: %s)", d.Type, strings.Join(directorTypes, ", "))
+		p.errorf(at("type"), "unknown director type %q (valid: %s)", d.Type, allDirectorTypes())
 		return
 	}
 	for _, o := range directorOptions {
@@ -73,29 +86,7 @@ func (p *parser) validateDirector(c *Config, d *Director, path []string) {
 		return
 	}
 
-	if len(d.Members) == 0 {
-		p.errorf(at("members"), "is empty: a %s director needs at least one member", d.Type)
-	}
-	for i, m := range d.Members {
-		ep := sub(path, "members", index(i))
-		switch {
-		case !c.isMember(m):
-			p.errorf(ep, "%q is neither a backend nor a director", m)
-		case slices.Index(d.Members, m) < i:
-			p.errorf(ep, "%q is listed twice", m)
-		}
-	}
-	if d.Type == Random || d.Type == Hash {
-		for _, m := range sortedNames(d.Weights) {
-			wp := sub(path, "weights", m)
-			w := d.Weights[m]
-			if !slices.Contains(d.Members, m) {
-				p.errorf(wp, "%q is not a member", m)
-			} else if !(w > 0) || math.IsInf(w, 0) {
-				p.errorf(wp, "weight %v must be > 0", w)
-			}
-		}
-	}
+	p.validateMembers(c, d, path)
 	if d.Type == Hash || d.Type == Shard {
 		for i, k := range d.Key {
 			if why := checkKeySource(k); why != "" {
@@ -113,6 +104,69 @@ func (p *parser) validateDirector(c *Config, d *Director, path []string) {
 	case Shard:
 		p.validateShard(d, path)
 	}
+}
+
+// validateMembers checks members and weights: the common keys of every
+// type but saintmode.
+func (p *parser) validateMembers(c *Config, d *Director, path []string) {
+	if len(d.Members) == 0 {
+		p.errorf(sub(path, "members"), "is empty: a %s director needs at least one member", d.Type)
+	}
+	for i, m := range d.Members {
+		ep := sub(path, "members", index(i))
+		switch {
+		case !c.isMember(m):
+			p.errorf(ep, "%q is neither a backend nor a director", m)
+		case slices.Index(d.Members, m) < i:
+			p.errorf(ep, "%q is listed twice", m)
+		}
+	}
+	if d.Type != Random && d.Type != Hash && !directors.IsRegistered(d.Type) {
+		return // weights were refused as an option of the type
+	}
+	for _, m := range sortedNames(d.Weights) {
+		wp := sub(path, "weights", m)
+		w := d.Weights[m]
+		if !slices.Contains(d.Members, m) {
+			p.errorf(wp, "%q is not a member", m)
+		} else if !(w > 0) || math.IsInf(w, 0) {
+			p.errorf(wp, "weight %v must be > 0", w)
+		}
+	}
+}
+
+// reportFactory reports the errors a registered type's factory returned
+// for the table at path (directors.NewRegistered, NewRegisteredBackend),
+// each at the key it names (a *directors.OptionError), else at the table.
+func (p *parser) reportFactory(path []string, err error) {
+	for _, e := range flatten(err) {
+		var oe *directors.OptionError
+		switch {
+		case !errors.As(e, &oe):
+			p.errorf(path, "%v", e)
+		case errors.Is(oe.Err, directors.ErrUnknownOption):
+			p.keyErr(sub(path, oe.Key), "%s is %v", oe.Key, oe.Err)
+		case oe.Elem != "":
+			p.errorf(sub(path, oe.Key, oe.Elem), "%v", oe.Err)
+		default:
+			p.errorf(sub(path, oe.Key), "%v", oe.Err)
+		}
+	}
+}
+
+// flatten returns the errors joined in err (errors.Join), recursively.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 func (p *parser) validateShard(d *Director, path []string) {

@@ -14,8 +14,18 @@
 // shared membership core. Explain tells what a resolution would give, for
 // the admin API.
 //
+// It is also the public extension API (docs/writing-a-director.md): a Go
+// program adds a director type by embedding Set in a struct with Name,
+// Healthy and Resolve and calling Register from an init function, or a
+// custom leaf backend type with a Responder and RegisterBackend; the
+// configuration file then names the type, and the type's factory checks
+// its options (Options). Inflight and Explainer serve load-aware and
+// explainable directors. Package directors/contrib holds the built-in
+// types written that way: least_conn, p2c and synthetic.
+//
 // This package knows nothing of gnet or of the configuration file: netpoll
-// calls it on the request path, and topology builds it from config.
+// calls it on the request path, and topology builds it from config (which
+// asks this package's registry about the types it does not know).
 package directors
 
 // Member is a node of the director tree: a leaf *Backend or a Director.

@@ -9,6 +9,16 @@ type explainer interface {
 	explain(r *Request) (chosen Member, order []Member)
 }
 
+// Explainer is a director that can tell, without changing any state (a
+// round-robin cursor, a random draw it would remember), what it would
+// pick for r now and in which order it would try its members. The admin
+// API's /explain asks it. A director that is not an Explainer is resolved
+// instead (which may move its cursor), and its Members, if it has them,
+// are the order. Explain may allocate: it is not on the request path.
+type Explainer interface {
+	Explain(r *Request) (chosen Member, order []Member)
+}
+
 // Explain tells what resolving r from m would give, for the admin API's
 // /explain: the chosen leaf (nil when none is healthy), the other leaves in
 // the order the directors would fall back to them (for shard, the ring
@@ -46,12 +56,14 @@ func Explain(m Member, r *Request) (chosen *Backend, alternatives []*Backend, pa
 }
 
 // explainOf asks d what it would choose; a Director that is not an
-// explainer is resolved (which may change its state) and its members, if
+// explainer (built-in) or an Explainer is resolved (which may change its state) and its members, if
 // it lists them, are the order.
 func explainOf(d Member, r *Request) (Member, []Member) {
 	switch v := d.(type) {
 	case explainer:
 		return v.explain(r)
+	case Explainer:
+		return v.Explain(r)
 	case Director:
 		var order []Member
 		if p, ok := v.(parent); ok {

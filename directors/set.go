@@ -42,6 +42,13 @@ type Set struct {
 
 var emptySnapshot = &Snapshot{}
 
+// SetOwner tells s which director embeds it, so that Add and Replace
+// refuse (ErrCycle) a member through which that director would reach
+// itself. Call it once, in the director's constructor, before the
+// director is shared: NewRoundRobin does d.SetOwner(d). Without it, no
+// cycle is refused at run time (configuration files are checked anyway).
+func (s *Set) SetOwner(owner Member) { s.owner = owner }
+
 // Load returns the current snapshot. It never returns nil.
 func (s *Set) Load() *Snapshot {
 	if p := s.snap.Load(); p != nil {

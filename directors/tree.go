@@ -54,14 +54,25 @@ func (s *Set) Changed() int64 {
 	return c
 }
 
-// inflightOf returns m's in-flight requests: a Backend's own count, the
-// sum over a director's leaves, 0 for a member that cannot tell.
-func inflightOf(m Member) int64 {
-	if x, ok := m.(interface{ Inflight() int64 }); ok {
+// Inflight returns the requests in flight on member m: a Backend's own
+// count (Backend.Inflight), the sum over the leaves of a director that has
+// an Inflight method (every director embedding a Set has one, through
+// Set.Inflight, and Saintmode), 0 for a member that cannot tell. Load-aware
+// directors (least_conn, p2c) compare their members with it. It takes no
+// lock and allocates nothing; for a director member it walks the subtree,
+// so its cost grows with the leaves below.
+func Inflight(m Member) int64 {
+	switch x := m.(type) {
+	case *Backend:
+		return x.Inflight() // the common case, without an interface lookup
+	case interface{ Inflight() int64 }:
 		return x.Inflight()
 	}
 	return 0
 }
+
+// inflightOf is Inflight, for the package's own callers.
+func inflightOf(m Member) int64 { return Inflight(m) }
 
 // changedOf returns when m's health last changed (Unix nanos), 0 when
 // unknown. Shard's rampup reads it.
