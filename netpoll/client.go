@@ -381,7 +381,9 @@ func (cc *clientConn) reject(status int) {
 func (cc *clientConn) answerLocal(status int) {
 	ex := &cc.ex
 	ex.status = status
-	closeConn := !ex.keepAlive || ex.reqLeft != 0 || ex.pipe
+	// An HTTP/1.0 client keeps the connection only when the response says
+	// keep-alive; error answers do not, so they close it.
+	closeConn := !ex.keepAlive || ex.reqLeft != 0 || ex.pipe || ex.minor == 0
 	out := http1.AppendError(cc.l.out[:0], status, closeConn)
 	ex.respStarted = true
 	cc.write(out)
