@@ -318,6 +318,10 @@ func (bc *backendConn) startBody(resp *http1.Response, n int) {
 	l.out = head[:0]
 	discard(bc.c, n)
 	bc.state = bsBody
+	if !closeClient && cc.pend == nil && cc.c.InboundBuffered() > 0 && bc.wholeBodyBuffered() {
+		// More pipelined requests wait: batch their responses.
+		cc.startBatch()
+	}
 	bc.pumpResponse(head)
 }
 
@@ -352,6 +356,9 @@ func (bc *backendConn) pumpResponse(prefix []byte) {
 			bc.finish()
 			return
 		}
+		if cc.pend != nil && !cc.flush() {
+			return // a streamed body is never held back
+		}
 		if n < len(buf) {
 			continue
 		}
@@ -370,6 +377,18 @@ func (bc *backendConn) pumpResponse(prefix []byte) {
 		}
 		return
 	}
+}
+
+// wholeBodyBuffered reports whether the rest of the response body is
+// already buffered (no body, or a Content-Length body that arrived whole).
+func (bc *backendConn) wholeBodyBuffered() bool {
+	switch bc.framing {
+	case http1.FramingNone:
+		return true
+	case http1.FramingLength:
+		return int64(bc.c.InboundBuffered()) >= bc.left
+	}
+	return false
 }
 
 // forward writes prefix and the part of buf that belongs to the response

@@ -51,6 +51,49 @@ type clientConn struct {
 	upWatch    upstreamWatch // paused until the backend takes our upload
 	flushWatch flushWatch    // closing once our output is flushed
 	rec        Record
+
+	// pend batches the responses to pipelined requests (see startBatch);
+	// nil when nothing is held back.
+	pend *bytebufferpool.ByteBuffer
+	// pendQueued: cc is in its loop's pendq.
+	pendQueued bool
+}
+
+// maxBatch is the most response bytes held back for one client before
+// they are written.
+const maxBatch = 16 << 10
+
+// startBatch holds back the client's responses in cc.pend instead of
+// writing each at once: called when a complete response is about to go
+// out and more pipelined input is buffered, so the next responses can
+// share one write(2). Bytes are written, in order, when no complete
+// request is buffered any more, when maxBatch bytes are held, before
+// anything that waits (a dial, a streamed body, a tunnel, a close), and at
+// the latest on the loop's next tick.
+func (cc *clientConn) startBatch() {
+	if cc.pend == nil {
+		cc.pend = bytebufferpool.Get()
+		cc.pend.B = cc.pend.B[:0]
+	}
+	if !cc.pendQueued {
+		cc.pendQueued = true
+		cc.l.pendq = append(cc.l.pendq, cc)
+	}
+}
+
+// flush writes the held-back responses and reports whether the
+// connection is still open.
+func (cc *clientConn) flush() bool {
+	pb := cc.pend
+	if pb == nil {
+		return cc.state != csClosed
+	}
+	cc.pend = nil
+	if cc.state != csClosed && len(pb.B) > 0 {
+		_, _ = cc.c.Write(pb.B)
+	}
+	bytebufferpool.Put(pb)
+	return cc.state != csClosed
 }
 
 // exchange is one request/response on a client connection.
@@ -157,7 +200,9 @@ func (cc *clientConn) serveHeads() {
 		if len(buf) == 0 {
 			cc.headStart = 0
 			cc.armIdle()
-			cc.resume()
+			if cc.flush() {
+				cc.resume()
+			}
 			return
 		}
 		if cc.proxyPending {
@@ -169,6 +214,9 @@ func (cc *clientConn) serveHeads() {
 		req := &l.req
 		n, err := req.Parse(buf, &l.srv.opts.Limits)
 		if err == http1.ErrNeedMore {
+			if !cc.flush() {
+				return
+			}
 			if cc.headStart == 0 {
 				cc.headStart = l.now
 				l.wheel.set(&cc.tm, l.now+int64(l.srv.opts.ClientHeaderTimeout))
@@ -315,6 +363,9 @@ func (cc *clientConn) dispatch(b *directors.Backend) {
 		}
 	}
 	ex.fresh = false
+	if !cc.flush() {
+		return // closed: onClose ended the try
+	}
 	bc := newBackendConn(l, b)
 	bc.attach(cc)
 	l.dial(bc)
@@ -337,8 +388,15 @@ func (cc *clientConn) write(p []byte) bool {
 	if cc.state == csClosed {
 		return false
 	}
-	_, _ = cc.c.Write(p)
 	cc.ex.bytesOut += int64(len(p))
+	if pb := cc.pend; pb != nil {
+		pb.B = append(pb.B, p...)
+		if len(pb.B) >= maxBatch {
+			return cc.flush()
+		}
+		return true
+	}
+	_, _ = cc.c.Write(p)
 	return cc.state != csClosed
 }
 
@@ -352,6 +410,14 @@ func (cc *clientConn) writev(a, b []byte) bool {
 	}
 	if cc.state == csClosed {
 		return false
+	}
+	if pb := cc.pend; pb != nil {
+		cc.ex.bytesOut += int64(len(a) + len(b))
+		pb.B = append(append(pb.B, a...), b...)
+		if len(pb.B) >= maxBatch {
+			return cc.flush()
+		}
+		return true
 	}
 	iov := cc.l.iov[:]
 	iov[0], iov[1] = a, b
@@ -429,6 +495,9 @@ func (cc *clientConn) closeGracefully() {
 	if cc.state == csClosed || cc.state == csLinger {
 		return
 	}
+	if !cc.flush() {
+		return
+	}
 	cc.state = csLinger
 	cc.l.wheel.set(&cc.tm, cc.l.now+int64(cc.l.srv.opts.ClientIdleTimeout))
 	if cc.c.OutboundBuffered() > 0 {
@@ -456,6 +525,9 @@ func (cc *clientConn) abort() {
 	}
 	cc.endTry(false)
 	cc.closeAfter = true
+	if !cc.flush() {
+		return
+	}
 	cc.state = csLinger // ignore input until gnet closes us
 	_ = cc.c.Close()
 }
@@ -514,6 +586,10 @@ func (cc *clientConn) onClose(error) {
 	if ex.head != nil {
 		bytebufferpool.Put(ex.head)
 		ex.head = nil
+	}
+	if cc.pend != nil {
+		bytebufferpool.Put(cc.pend)
+		cc.pend = nil
 	}
 }
 

@@ -60,6 +60,10 @@ type loop struct {
 	iov   [2][]byte
 	synth syntheticWriter
 
+	// pendq lists clients holding back batched responses, flushed on
+	// every tick at the latest.
+	pendq []*clientConn
+
 	lastSweep int64
 	fast      chan struct{} // nudges the ticker into fast mode
 
@@ -135,6 +139,7 @@ func (l *loop) watching() bool { return l.nwatch.Load() > 0 }
 func (l *loop) onTick() {
 	l.touch()
 	l.wheel.advance(l.now)
+	l.flushPending()
 	l.checkWatch()
 	if l.now-l.lastSweep >= int64(time.Second) {
 		l.lastSweep = l.now
@@ -142,6 +147,25 @@ func (l *loop) onTick() {
 		if l.srv.draining.Load() {
 			l.drainIdle()
 		}
+	}
+}
+
+// flushPending writes every batch of responses still held back.
+func (l *loop) flushPending() {
+	if len(l.pendq) == 0 {
+		return
+	}
+	q := l.pendq
+	l.pendq = nil
+	for i, cc := range q {
+		q[i] = nil
+		cc.pendQueued = false
+		if cc.pend != nil {
+			cc.flush()
+		}
+	}
+	if l.pendq == nil {
+		l.pendq = q[:0]
 	}
 }
 

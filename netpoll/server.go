@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -165,6 +166,11 @@ func (s *Server) Start() error {
 	} else {
 		gopts = append(gopts, gnet.WithMulticore(true))
 	}
+	loops := s.opts.EventLoops
+	if loops <= 0 {
+		loops = runtime.NumCPU()
+	}
+	ensureProcs(loops)
 	go func() { s.done <- gnet.Rotate(s, addrs, gopts...) }()
 	select {
 	case <-s.running:
@@ -177,6 +183,25 @@ func (s *Server) Start() error {
 			err = errors.New("netpoll: engine stopped during start")
 		}
 		return err
+	}
+}
+
+// ensureProcs raises GOMAXPROCS to one more than the event loops, unless
+// the GOMAXPROCS environment variable fixes it. A gnet loop blocks in
+// epoll_wait (and in long loopback writes) while holding its P; with no
+// spare P the Go scheduler's sysmon retakes it after 20µs-10ms and hands it
+// to a fresh M, so the loop pays futex wake-ups and context switches on
+// its way back, and every other goroutine (timer ticker, dials, GC
+// workers) waits up to 10ms for a P. This is the default when the process
+// is pinned to as many CPUs as it has loops (GOMAXPROCS then follows the
+// affinity mask). Measured on one pinned CPU, one loop: context switches
+// per proxied request 0.18 → 0.08, futex calls 0.021 → 0.003.
+func ensureProcs(loops int) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if want := loops + 1; runtime.GOMAXPROCS(0) < want {
+		runtime.GOMAXPROCS(want)
 	}
 }
 

@@ -13,6 +13,9 @@ import (
 // request head went out (route pipe = true).
 func (cc *clientConn) startTunnel() {
 	bc := cc.ex.bc
+	if !cc.flush() {
+		return
+	}
 	cc.state = csTunnel
 	bc.state = bsTunnel
 	cc.ex.respStarted = true
@@ -33,7 +36,7 @@ func (bc *backendConn) startTunnelResponse(resp *http1.Response, n int) {
 	head := http1.AppendForwardResponse(l.out[:0], resp, &http1.ResponseOptions{ClientMinor: ex.minor, KeepUpgrade: true})
 	l.out = head[:0]
 	discard(bc.c, n)
-	if !cc.write(head) {
+	if !cc.write(head) || !cc.flush() {
 		return
 	}
 	cc.state = csTunnel
