@@ -180,3 +180,128 @@ func TestPipeRoute(t *testing.T) {
 		t.Errorf("backend saw %q", got)
 	}
 }
+
+// TestBetweenBytesTimeout cuts off a response whose body stalls longer
+// than the backend's between_bytes_timeout.
+func TestBetweenBytesTimeout(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	a := newTestBackend(t, "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		io.WriteString(w, "12345")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	p := startProxy(t, Options{}, tableOf(a.backend(directors.BackendConfig{BetweenBytesTimeout: 200 * time.Millisecond}), nil))
+	start := time.Now()
+	resp, err := newClient().Get(p.url("/stall"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "12345" || err == nil {
+		t.Errorf("got %d %q, err %v; want 200, the first 5 bytes, then a cut-off", resp.StatusCode, body, err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("cut off after %v; the stall was only 200ms over the limit", d)
+	}
+}
+
+// TestClientIdleTimeout closes a keep-alive client connection that stays
+// idle longer than client_idle_timeout.
+func TestClientIdleTimeout(t *testing.T) {
+	a := newTestBackend(t, "a", nil)
+	p := startProxy(t, Options{ClientIdleTimeout: 200 * time.Millisecond}, tableOf(a.backend(directors.BackendConfig{}), nil))
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	r := bufio.NewReader(c)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodyOf(t, resp)
+	start := time.Now()
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("idle connection: read %v; want EOF (closed by the proxy)", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("idle connection closed after %v; want about 200ms", d)
+	}
+}
+
+// TestClientMaxConnections closes connections past limits.max_connections
+// at once, and accepts again when one goes away.
+func TestClientMaxConnections(t *testing.T) {
+	a := newTestBackend(t, "a", nil)
+	p := startProxy(t, Options{MaxConnections: 2, EventLoops: 1}, tableOf(a.backend(directors.BackendConfig{}), nil))
+	var held []net.Conn
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	if !waitFor(2*time.Second, func() bool { return p.Conns() == 2 }) {
+		t.Fatalf("proxy counts %d connections; want 2", p.Conns())
+	}
+	got := rawExchange(t, p.addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2*time.Second)
+	if got != "" {
+		t.Errorf("third connection got %q; want it closed without an answer", firstLine(got))
+	}
+	held[0].Close()
+	if !waitFor(2*time.Second, func() bool { return p.Conns() == 1 }) {
+		t.Fatalf("proxy counts %d connections after a close; want 1", p.Conns())
+	}
+	got = rawExchange(t, p.addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2*time.Second)
+	if !strings.HasPrefix(got, "HTTP/1.1 200 ") {
+		t.Errorf("after a slot freed: %q; want 200", firstLine(got))
+	}
+}
+
+// TestBackendMaxConnections treats a backend serving max_connections
+// requests as full: with no other member, the next request gets 503.
+func TestBackendMaxConnections(t *testing.T) {
+	entered := make(chan struct{}, 2)
+	release := make(chan struct{})
+	a := newTestBackend(t, "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		io.WriteString(w, "done")
+	}))
+	p := startProxy(t, Options{}, tableOf(a.backend(directors.BackendConfig{MaxConnections: 1}), nil))
+	c := newClient()
+	first := make(chan int, 1)
+	go func() {
+		resp, err := c.Get(p.url("/one"))
+		if err != nil {
+			first <- 0
+			return
+		}
+		bodyOf(t, resp)
+		first <- resp.StatusCode
+	}()
+	<-entered
+	resp, err := c.Get(p.url("/two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodyOf(t, resp)
+	close(release)
+	if resp.StatusCode != 503 {
+		t.Errorf("second request while the backend is full: %d; want 503", resp.StatusCode)
+	}
+	if code := <-first; code != 200 {
+		t.Errorf("first request: %d; want 200", code)
+	}
+}
