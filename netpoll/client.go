@@ -103,12 +103,15 @@ type exchange struct {
 	bc    *backendConn
 	head  *bytebufferpool.ByteBuffer // head sent to the backend, kept for retries
 
-	minor      int
-	keepAlive  bool
-	isHead     bool
-	idempotent bool
-	upgrade    bool // Upgrade request: tunnel on 101
-	pipe       bool // the route pipes the connection
+	minor     int
+	keepAlive bool
+	// clientClose: the client asked to close after this request
+	// (Connection: close, or HTTP/1.0 without keep-alive).
+	clientClose bool
+	isHead      bool
+	idempotent  bool
+	upgrade     bool // Upgrade request: tunnel on 101
+	pipe        bool // the route pipes the connection
 
 	reqLeft     int64 // Content-Length bytes left to forward; -1 for chunked
 	reqBody     int64 // body bytes seen, for max_body_bytes
@@ -278,6 +281,7 @@ func (cc *clientConn) startRequest(req *http1.Request, buf []byte, n int) {
 
 	ex.minor = req.Minor
 	ex.keepAlive = req.KeepAlive && !s.draining.Load()
+	ex.clientClose = !req.KeepAlive
 	ex.isHead = req.MethodID == http1.MethodHEAD
 	ex.idempotent = req.MethodID.Idempotent()
 	ex.upgrade = req.Upgrade
@@ -431,6 +435,7 @@ func (cc *clientConn) writev(a, b []byte) bool {
 // the connection: its remaining input cannot be trusted.
 func (cc *clientConn) reject(status int) {
 	cc.ex.keepAlive = false
+	cc.ex.clientClose = false // its input cannot be trusted: always linger
 	cc.ex.status = status
 	if cc.rec.Method == nil {
 		cc.rec.Status = status
@@ -508,7 +513,15 @@ func (cc *clientConn) closeGracefully() {
 }
 
 // linger half-closes the connection and drops input until EOF or timeout.
+// A client that asked to close, whose request was read whole and that has
+// sent nothing more, is closed at once: it will send nothing that could
+// turn our close into a reset (nginx's lingering_close heuristic), and the
+// half-close round trip would cost a syscall and an event per connection.
 func (cc *clientConn) linger() {
+	if ex := &cc.ex; ex.clientClose && ex.reqLeft == 0 && cc.c.InboundBuffered() == 0 {
+		_ = cc.c.Close()
+		return
+	}
 	_ = unix.Shutdown(cc.c.Fd(), unix.SHUT_WR)
 	cc.resume()
 	discard(cc.c, discardAll)
