@@ -314,12 +314,15 @@ func (h *harness) setupTargets(ctx context.Context) error {
 			continue
 		}
 		t.peer = all[name]
-		if name == "shellac" {
+		switch {
+		case name == "shellac":
 			t.bin = h.o.shellacBin
 			if t.bin == "" {
 				t.bin = h.exe
 			}
-		} else {
+		case t.peer.binary == "": // run by this executable (httputil)
+			t.bin = h.exe
+		default:
 			bin, err := exec.LookPath(t.peer.binary)
 			if err != nil {
 				h.note("skipping %s: %s not found on PATH", name, t.peer.binary)

@@ -37,7 +37,7 @@ type peer struct {
 }
 
 // peerNames lists the peers in table order.
-var peerNames = []string{"haproxy", "nginx", "varnish", "caddy"}
+var peerNames = []string{"haproxy", "nginx", "varnish", "caddy", "httputil"}
 
 // peers returns the proxies the harness knows, keyed by target name.
 // shellac's binary is filled in by the caller.
@@ -84,6 +84,14 @@ func peers() map[string]*peer {
 				return []string{bin, "adapt", "--config", cfg, "--adapter", "caddyfile"}
 			},
 			version: []string{"version"}},
+		// Go's net/http/httputil.ReverseProxy, run by this binary (no
+		// binary to find on PATH), with one P as its "one worker".
+		"httputil": {name: "httputil", configFile: "httputil.conf", config: httputilConfig,
+			command: func(bin, cfg string, p peerParams) ([]string, []string) {
+				return []string{bin, "bench-httputil", "-config", cfg}, []string{"GOMAXPROCS=" + strconv.Itoa(p.Workers)}
+			},
+			check:   func(string, string, peerParams) []string { return nil },
+			version: []string{"bench-httputil", "-version"}},
 	}
 }
 

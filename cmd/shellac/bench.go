@@ -17,3 +17,9 @@ func bench(args []string, stdout, stderr io.Writer) int {
 func benchBackend(args []string, stdout, stderr io.Writer) int {
 	return benchpkg.BackendMain(args, stdout, stderr)
 }
+
+// benchHTTPUtil runs the hidden `shellac bench-httputil` subcommand: Go's
+// httputil.ReverseProxy as a baseline target of the harness.
+func benchHTTPUtil(args []string, stdout, stderr io.Writer) int {
+	return benchpkg.HTTPUtilMain(args, stdout, stderr)
+}

@@ -45,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return bench(args, stdout, stderr)
 	case "bench-backend": // hidden: the harness's backends, run as a child process
 		return benchBackend(args, stdout, stderr)
+	case "bench-httputil": // hidden: Go's httputil.ReverseProxy as a harness target
+		return benchHTTPUtil(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "shellac %s %s %s/%s\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
