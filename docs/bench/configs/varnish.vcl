@@ -8,12 +8,12 @@ import directors;
 
 backend b1 {
 	.host = "127.0.0.1";
-	.port = "44457";
+	.port = "38141";
 }
 
 backend b2 {
 	.host = "127.0.0.1";
-	.port = "36719";
+	.port = "35457";
 }
 
 sub vcl_init {
