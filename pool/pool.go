@@ -72,20 +72,32 @@ func (p *Idle[C]) Get(b *directors.Backend) (c C, ok bool) {
 }
 
 // Put makes c an idle connection to b, idle since now. It reports false,
-// keeping nothing, when the loop already holds Limit(b) idle connections
-// or b was removed; the caller then closes c.
+// keeping nothing, when b keeps no idle connections (max_idle = 0), was
+// removed, or this loop already holds burstFactor × Limit(b) idle
+// connections; the caller then closes c.
+//
+// Between those bounds Put keeps c even above Limit(b): connections come
+// back in bursts when many requests finish together, and closing them only
+// to dial again a moment later costs far more than holding them. Expire
+// trims each backend back to Limit(b), oldest first, on its next sweep
+// (HAProxy purges its idle pools gradually in the same way).
 func (p *Idle[C]) Put(b *directors.Backend, c C, now int64) bool {
 	if b.Gone() {
 		return false
 	}
+	limit := p.Limit(b)
 	s := p.stack(b)
-	if len(s.items) >= p.Limit(b) {
+	if limit == 0 || len(s.items) >= burstFactor*limit {
 		return false
 	}
 	s.items = append(s.items, entry[C]{c: c, since: now})
 	b.ConnIdle(1)
 	return true
 }
+
+// burstFactor bounds how far above its limit a loop's idle pool may grow
+// between two sweeps.
+const burstFactor = 8
 
 // Remove drops c from b's idle connections (the backend closed it, or it
 // misbehaved) and reports whether it was there.
@@ -115,10 +127,10 @@ func (p *Idle[C]) Len(b *directors.Backend) int {
 }
 
 // Expire removes the connections idle for longer than their backend's
-// idle_timeout, and every idle connection of a removed backend, calling
-// drop for each (the caller closes it; drop must not call back into p).
-// Call it periodically (about once a second) from the owning loop; it
-// looks only at the oldest entries.
+// idle_timeout, every idle connection of a removed backend, and the oldest
+// ones beyond Limit(b), calling drop for each (the caller closes it; drop
+// must not call back into p). Call it periodically (about once a second)
+// from the owning loop; it looks only at the oldest entries.
 func (p *Idle[C]) Expire(now int64, drop func(b *directors.Backend, c C)) {
 	for i := range p.stacks {
 		s := &p.stacks[i]
@@ -127,16 +139,17 @@ func (p *Idle[C]) Expire(now int64, drop func(b *directors.Backend, c C)) {
 		}
 		ttl := int64(s.b.Config().IdleTimeout)
 		gone := s.b.Gone()
+		excess := len(s.items) - p.Limit(s.b)
 		k := 0
-		for k < len(s.items) && (gone || (ttl > 0 && now-s.items[k].since >= ttl)) {
+		for k < len(s.items) && (gone || k < excess || (ttl > 0 && now-s.items[k].since >= ttl)) {
 			k++
 		}
 		if k == 0 {
 			continue
 		}
-		// Take at most 16 per call (the rest go on the next one), and
-		// compact before calling drop so drop never sees a stale slice.
-		var dropped [16]C
+		// Compact before calling drop so drop never sees a stale slice;
+		// take at most len(dropped) per call (the rest go on the next).
+		var dropped [64]C
 		k = min(k, len(dropped))
 		for j := 0; j < k; j++ {
 			dropped[j] = s.items[j].c

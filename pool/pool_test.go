@@ -39,23 +39,43 @@ func TestIdleLIFO(t *testing.T) {
 	}
 }
 
+// TestIdleLimitShare checks how a loop's share of max_idle bounds its pool:
+// a burst may hold up to burstFactor × the share, and the next sweep trims
+// back to the share, dropping the oldest connections first.
 func TestIdleLimitShare(t *testing.T) {
 	tests := []struct {
-		maxIdle, share, want int
+		maxIdle, share, limit int
 	}{
 		{64, 1, 64}, {64, 2, 32}, {5, 2, 3}, {1, 4, 1}, {0, 2, 0},
 	}
 	for _, tc := range tests {
 		p := Idle[int]{Share: tc.share}
 		b := testBackend("a", tc.maxIdle, time.Minute)
+		if got := p.Limit(b); got != tc.limit {
+			t.Errorf("max_idle %d over %d loops: limit %d; want %d", tc.maxIdle, tc.share, got, tc.limit)
+		}
 		kept := 0
-		for i := 0; i < 100; i++ {
-			if p.Put(b, i, 0) {
+		for i := 0; i < 1000; i++ {
+			if p.Put(b, i, int64(i)) {
 				kept++
 			}
 		}
-		if kept != tc.want || p.Len(b) != tc.want {
-			t.Errorf("max_idle %d over %d loops: kept %d; want %d", tc.maxIdle, tc.share, kept, tc.want)
+		if want := burstFactor * tc.limit; kept != want || p.Len(b) != want {
+			t.Errorf("max_idle %d over %d loops: a burst kept %d; want %d", tc.maxIdle, tc.share, kept, want)
+		}
+		var dropped []int
+		for i := 0; i < 20 && p.Len(b) > tc.limit; i++ {
+			p.Expire(2000, func(_ *directors.Backend, c int) { dropped = append(dropped, c) })
+		}
+		if p.Len(b) != tc.limit || int64(p.Len(b)) != b.IdleConns() {
+			t.Errorf("max_idle %d over %d loops: %d left after sweeps (backend counts %d); want %d",
+				tc.maxIdle, tc.share, p.Len(b), b.IdleConns(), tc.limit)
+		}
+		for i, c := range dropped {
+			if c != i {
+				t.Errorf("sweep dropped %v; want the oldest first", dropped)
+				break
+			}
 		}
 	}
 }
