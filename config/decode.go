@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/internal/suggest"
 )
 
 // parser carries one Parse through its phases.
@@ -306,40 +308,11 @@ func fieldsOf(t reflect.Type) map[string]int {
 
 // unknown reports an unknown key, suggesting a known one it resembles.
 func (p *parser) unknown(path []string, t reflect.Type) {
-	k := path[len(path)-1]
-	best, bestD := "", 3
-	for name := range fieldsOf(t) {
-		d := editDistance(strings.ToLower(k), name)
-		if d < bestD || d == bestD && name < best {
-			best, bestD = name, d
-		}
-	}
 	msg := "unknown key"
-	if best != "" {
+	if best := suggest.Closest(path[len(path)-1], maps.Keys(fieldsOf(t))); best != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", best)
 	}
 	p.decodeErr(path, "%s", msg)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // value decodes one TOML value into the field rv.

@@ -3,10 +3,11 @@ package directors
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
-	"strings"
 	"time"
+
+	"github.com/shellac-lb/shellac/internal/suggest"
 )
 
 // Options are the options of one registered director or backend, as the
@@ -246,18 +247,7 @@ func (o *Options) unasked(what string) error {
 
 // suggest returns the asked key closest to k, if it is close.
 func (o *Options) suggest(k string) string {
-	best, bestD := "", 3
-	asked := make([]string, 0, len(o.asked))
-	for a := range o.asked {
-		asked = append(asked, a)
-	}
-	sort.Strings(asked)
-	for _, a := range asked {
-		if d := editDistance(strings.ToLower(k), a); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	return best
+	return suggest.Closest(k, maps.Keys(o.asked))
 }
 
 // wrapped is an error with its own message that still matches err.
@@ -268,27 +258,6 @@ type wrapped struct {
 
 func (w wrapped) Error() string { return w.msg }
 func (w wrapped) Unwrap() error { return w.err }
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
 
 // describe names a raw value's type, with the value when it is short.
 func describe(v any) string {
