@@ -62,7 +62,7 @@ func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	t, err := topology.Build(cfg, nil)
+	t, err := topology.Build(cfg, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -217,13 +217,15 @@ func (a *App) Reload() error {
 
 // apply makes cfg the running configuration: it builds the topology,
 // keeping unchanged backends (their health, counters and pooled
-// connections), gives new backends their probes' initial verdicts, swaps
+// connections) and unchanged directors (their saintmode blacklists and
+// cursors; compared with a.cfg, the running configuration, so a director
+// changed through the admin API is rebuilt unless cfg says the same), gives new backends their probes' initial verdicts, swaps
 // the table into the proxy, and drains the backends that were removed or
 // replaced: they take no new request, in-flight requests finish on them,
 // and their connections close. file names the source in errors. Called
 // with a.mu held.
 func (a *App) apply(cfg *config.Config, file string) error {
-	t, err := topology.Build(cfg, a.table)
+	t, err := topology.Build(cfg, a.table, a.cfg)
 	if err != nil {
 		return config.Errors{{File: file, Msg: err.Error()}}
 	}

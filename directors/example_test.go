@@ -59,7 +59,7 @@ members = ["app1", "app2"]
 		fmt.Println(err)
 		return
 	}
-	tab, err := topology.Build(cfg, nil)
+	tab, err := topology.Build(cfg, nil, nil)
 	if err != nil {
 		fmt.Println(err)
 		return

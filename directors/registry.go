@@ -47,7 +47,8 @@ type Cluster interface {
 // more when it is built, and the first director is thrown away: it must
 // have no side effect beyond allocating the director (no goroutine, no
 // file, no socket). A director must not start goroutines at all: a reload
-// drops directors without telling them.
+// that changes a director's configuration or members drops the old one
+// without telling it (an unchanged director is kept, with its state).
 type DirectorFactory func(name string, opts *Options) (Cluster, error)
 
 // BackendFactory makes the Responder of a custom leaf backend named name

@@ -2,6 +2,8 @@ package topology
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,7 +16,18 @@ import (
 // not nil, backends whose configuration did not change are carried over
 // from it (with their health, counters and pooled connections), so a
 // reload disturbs nothing that did not change.
-func Build(cfg *config.Config, prev *Table) (*Table, error) {
+//
+// When prevCfg is not nil too, directors are carried over as well (with
+// their saintmode blacklists, round-robin and sticky cursors, shard
+// rampup): a director of prev is kept when its configuration in prevCfg
+// equals its configuration in cfg (positions aside; a registered type's
+// Options included) and every member it names is the very same object in
+// the new table, a kept backend or a kept director. That is decided bottom
+// up, so a director above a rebuilt one is rebuilt too. prevCfg must be
+// the configuration prev's directors serve now, run-time changes made to
+// them in place included (app passes its running configuration), never
+// the file prev was first built from.
+func Build(cfg *config.Config, prev *Table, prevCfg *config.Config) (*Table, error) {
 	t := &Table{
 		Backends:  make(map[string]*directors.Backend, len(cfg.Backends)),
 		Directors: make(map[string]directors.Director, len(cfg.Directors)),
@@ -50,9 +63,14 @@ func Build(cfg *config.Config, prev *Table) (*Table, error) {
 			return nil, fmt.Errorf("topology: director cycle through %q", name)
 		}
 		building[name] = true
-		d, err := buildDirector(dc, build)
+		d, err := reusable(name, dc, prev, prevCfg, build)
 		if err != nil {
 			return nil, err
+		}
+		if d == nil {
+			if d, err = buildDirector(dc, build); err != nil {
+				return nil, err
+			}
 		}
 		t.Directors[name] = d
 		return d, nil
@@ -120,6 +138,85 @@ func SameBackend(a, b *directors.Backend) bool {
 		return false // synthetic backends are cheap: always rebuilt
 	}
 	return *a.Config() == *b.Config()
+}
+
+// reusable returns prev's director name when the new table can keep it as
+// it is (see Build), or nil when it must be built afresh. member builds
+// (or returns) a member of the new table, so the members are settled
+// first: bottom up.
+func reusable(name string, dc *config.Director, prev *Table, prevCfg *config.Config, member func(string) (directors.Member, error)) (directors.Director, error) {
+	if prev == nil || prevCfg == nil {
+		return nil, nil
+	}
+	old, odc := prev.Directors[name], prevCfg.Directors[name]
+	if old == nil || odc == nil || !SameDirector(odc, dc) {
+		return nil, nil
+	}
+	names := dc.Members
+	if dc.Type == config.Saintmode {
+		names = []string{dc.Member}
+	}
+	members := make([]directors.Member, len(names))
+	for i, n := range names {
+		m, err := member(n)
+		if err != nil {
+			return nil, err
+		}
+		if m != prevMember(prev, n) {
+			return nil, nil
+		}
+		members[i] = m
+	}
+	if !liveMembers(old, members, dc) {
+		return nil, nil
+	}
+	return old, nil
+}
+
+// SameDirector reports whether two director configurations are the same
+// but for their positions in the file: the same type, members, weights and
+// options (a registered type's Options included).
+func SameDirector(a, b *config.Director) bool {
+	x, y := *a, *b
+	x.Pos, y.Pos = config.Pos{}, config.Pos{}
+	return reflect.DeepEqual(x, y)
+}
+
+// prevMember returns prev's backend or director name, or nil.
+func prevMember(prev *Table, name string) directors.Member {
+	if b, ok := prev.Backends[name]; ok {
+		return b
+	}
+	if d, ok := prev.Directors[name]; ok {
+		return d
+	}
+	return nil
+}
+
+// liveMembers reports whether the live director d has exactly members, in
+// order, with dc's weights where it tells them: a check that nothing
+// changed d in place without its configuration saying so.
+func liveMembers(d directors.Director, members []directors.Member, dc *config.Director) bool {
+	if s, ok := d.(interface{ Load() *directors.Snapshot }); ok {
+		sn := s.Load()
+		if len(sn.Members) != len(members) {
+			return false
+		}
+		for i, m := range members {
+			w := 1.0
+			if x, ok := dc.Weights[m.Name()]; ok && x > 0 {
+				w = x
+			}
+			if sn.Members[i] != m || sn.Weights[i] != w {
+				return false
+			}
+		}
+		return true
+	}
+	if s, ok := d.(interface{ Members() []directors.Member }); ok {
+		return slices.Equal(s.Members(), members)
+	}
+	return true
 }
 
 // membership is what every director but saintmode is filled with.

@@ -22,7 +22,7 @@ func TestBuildExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tab, err := Build(cfg, nil)
+			tab, err := Build(cfg, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +52,7 @@ func TestBuildShardOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, err := Build(cfg, nil)
+	tab, err := Build(cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

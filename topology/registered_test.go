@@ -32,7 +32,7 @@ members = ["lc", "sorry"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, err := Build(cfg, nil)
+	tab, err := Build(cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
