@@ -66,6 +66,7 @@ type Error struct {
 	Msg    string
 }
 
+// Error returns the message.
 func (e *Error) Error() string { return e.Msg }
 
 // Errorf returns an *Error with status and a formatted message.

@@ -215,10 +215,14 @@ func (b *Backend) Requests() uint64 { return b.requests.Load() }
 // Failures returns the number of failed tries on b.
 func (b *Backend) Failures() uint64 { return b.failures.Load() }
 
-// ConnOpened and ConnClosed track open connections; ConnIdle adds delta to
-// the idle count. Called by the connection pool.
-func (b *Backend) ConnOpened()          { b.open.Add(1) }
-func (b *Backend) ConnClosed()          { b.open.Add(-1) }
+// ConnOpened records a new open connection to b. Called by netpoll.
+func (b *Backend) ConnOpened() { b.open.Add(1) }
+
+// ConnClosed records that a connection to b closed. Called by netpoll.
+func (b *Backend) ConnClosed() { b.open.Add(-1) }
+
+// ConnIdle adds delta to b's count of idle pooled connections. Called by
+// the connection pool.
 func (b *Backend) ConnIdle(delta int64) { b.idle.Add(delta) }
 
 // OpenConns returns the number of open connections to b.
