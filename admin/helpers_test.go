@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,19 +15,8 @@ import (
 	"github.com/shellac-lb/shellac/admin"
 	"github.com/shellac-lb/shellac/app"
 	"github.com/shellac-lb/shellac/config"
+	"github.com/shellac-lb/shellac/internal/testutil"
 )
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // backend starts an HTTP backend on 127.0.0.1 answering its name, 503 on
 // /fail, and "ok" on /healthz.
@@ -68,7 +56,7 @@ type instance struct {
 // addresses, to shellac.toml and starts an app from it.
 func start(t *testing.T, text string) *instance {
 	t.Helper()
-	listen, adm := freeAddr(t), freeAddr(t)
+	listen, adm := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	text = strings.NewReplacer("{LISTEN}", listen, "{ADMIN}", adm).Replace(text)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "shellac.toml")
@@ -79,7 +67,7 @@ func start(t *testing.T, text string) *instance {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
-	a, err := app.New(cfg, path, quiet)
+	a, err := app.New(cfg, path, testutil.Quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,34 +85,18 @@ func start(t *testing.T, text string) *instance {
 // do sends an admin request with in.token, if any.
 func (in *instance) do(method, path, body string) (int, string, http.Header) {
 	in.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, in.admin+path, rd)
-	if err != nil {
-		in.t.Fatal(err)
-	}
-	if in.token != "" {
-		req.Header.Set("Authorization", "Bearer "+in.token)
-	}
-	resp, err := in.c.Do(req)
-	if err != nil {
-		in.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header
+	return in.client().Do(method, path, body)
+}
+
+// client is the admin client for in's current address, token and transport.
+func (in *instance) client() *testutil.Client {
+	return &testutil.Client{T: in.t, Base: in.admin, Token: in.token, HTTP: in.c}
 }
 
 // must is do, failing unless the status is want.
 func (in *instance) must(want int, method, path, body string) string {
 	in.t.Helper()
-	code, out, _ := in.do(method, path, body)
-	if code != want {
-		in.t.Fatalf("%s %s %s: %d %s; want %d", method, path, body, code, out, want)
-	}
-	return out
+	return in.client().Must(want, method, path, body)
 }
 
 // errorOf decodes a JSON error answer.

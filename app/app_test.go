@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,19 +13,10 @@ import (
 	"time"
 
 	"github.com/shellac-lb/shellac/config"
+	"github.com/shellac-lb/shellac/internal/testutil"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+var quiet = testutil.Quiet
 
 // namedBackend answers "NAME" and can hold a request for a while.
 func namedBackend(t *testing.T, name string) string {
@@ -81,7 +71,7 @@ func get(t *testing.T, c *http.Client, url string) (int, string) {
 func TestReloadKeepsRunningConfigOnError(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "shellac.toml")
-	listen := freeAddr(t)
+	listen := testutil.FreeAddr(t)
 	a1, b1 := namedBackend(t, "a"), namedBackend(t, "b")
 	writeConfig(t, path, listen, map[string]string{"a": a1})
 	cfg, err := config.Load(path)
@@ -137,7 +127,7 @@ func TestReloadKeepsRunningConfigOnError(t *testing.T) {
 func TestShutdownDrainsInFlight(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "shellac.toml")
-	listen := freeAddr(t)
+	listen := testutil.FreeAddr(t)
 	writeConfig(t, path, listen, map[string]string{"a": namedBackend(t, "a")})
 	cfg, err := config.Load(path)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shellac-lb/shellac/admin"
 	"github.com/shellac-lb/shellac/config"
+	"github.com/shellac-lb/shellac/internal/testutil"
 )
 
 // testBackend is an HTTP backend on 127.0.0.1 that can be killed and
@@ -121,7 +122,7 @@ type testApp struct {
 // the test ends.
 func startApp(t *testing.T, text string) *testApp {
 	t.Helper()
-	listen, adm := freeAddr(t), freeAddr(t)
+	listen, adm := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	text = strings.NewReplacer("{LISTEN}", listen, "{ADMIN}", adm).Replace(text)
 	path := filepath.Join(t.TempDir(), "shellac.toml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
@@ -157,34 +158,19 @@ type adminClient struct {
 // do sends a request and returns the status and body.
 func (ac *adminClient) do(method, path, body string) (int, string) {
 	ac.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, ac.base+path, rd)
-	if err != nil {
-		ac.t.Fatal(err)
-	}
-	if ac.token != "" {
-		req.Header.Set("Authorization", "Bearer "+ac.token)
-	}
-	resp, err := ac.c.Do(req)
-	if err != nil {
-		ac.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	code, out, _ := ac.client().Do(method, path, body)
+	return code, out
+}
+
+// client is the shared admin client for ac's address and token.
+func (ac *adminClient) client() *testutil.Client {
+	return &testutil.Client{T: ac.t, Base: ac.base, Token: ac.token, HTTP: ac.c}
 }
 
 // must is do, failing the test unless the status is want.
 func (ac *adminClient) must(want int, method, path, body string) string {
 	ac.t.Helper()
-	code, out := ac.do(method, path, body)
-	if code != want {
-		ac.t.Fatalf("%s %s %s: %d %s; want %d", method, path, body, code, out, want)
-	}
-	return out
+	return ac.client().Must(want, method, path, body)
 }
 
 // status returns GET /status.

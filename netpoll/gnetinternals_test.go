@@ -15,6 +15,8 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/shellac-lb/shellac/internal/testutil"
 )
 
 // internalsProbe is a minimal gnet handler that exercises every internal
@@ -58,20 +60,9 @@ func (p *internalsProbe) OnTraffic(c gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func startProbe(t *testing.T, p *internalsProbe, loops int) (gnet.Engine, string) {
 	t.Helper()
-	addr := freePort(t)
+	addr := testutil.FreeAddr(t)
 	errc := make(chan error, 1)
 	go func() {
 		errc <- gnet.Run(p, "tcp://"+addr, gnet.WithNumEventLoop(loops), gnet.WithReusePort(true), gnet.WithTicker(true))

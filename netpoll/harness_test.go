@@ -18,6 +18,7 @@ import (
 
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/http1"
+	"github.com/shellac-lb/shellac/internal/testutil"
 	"github.com/shellac-lb/shellac/topology"
 )
 
@@ -131,23 +132,12 @@ func rrTable(bs ...*directors.Backend) *topology.Table {
 	return tableOf(rr, nil)
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := ln.Addr().String()
-	ln.Close()
-	return a
-}
-
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func startProxy(t testing.TB, opts Options, tbl *topology.Table) *proxy {
 	t.Helper()
 	if len(opts.Listen) == 0 {
-		opts.Listen = []string{freeAddr(t)}
+		opts.Listen = []string{testutil.FreeAddr(t)}
 	}
 	if opts.EventLoops == 0 {
 		opts.EventLoops = 2

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/internal/testutil"
 	"github.com/shellac-lb/shellac/topology"
 )
 
@@ -304,7 +305,7 @@ func TestStaleConnectionRetried(t *testing.T) {
 }
 
 func TestBackendRefused502(t *testing.T) {
-	dead := freeAddr(t) // nothing listens there
+	dead := testutil.FreeAddr(t) // nothing listens there
 	b := directors.NewBackend("dead", directors.BackendConfig{Network: "tcp", Address: dead, ConnectTimeout: time.Second})
 	p := startProxy(t, Options{}, tableOf(b, nil))
 	resp, err := newClient().Get(p.url("/"))
@@ -433,7 +434,7 @@ func TestSyntheticBackend(t *testing.T) {
 // from a dead backend to a live one.
 func TestRetryOnConnectFailure(t *testing.T) {
 	a := newTestBackend(t, "a", nil)
-	dead := directors.NewBackend("dead", directors.BackendConfig{Network: "tcp", Address: freeAddr(t), ConnectTimeout: time.Second})
+	dead := directors.NewBackend("dead", directors.BackendConfig{Network: "tcp", Address: testutil.FreeAddr(t), ConnectTimeout: time.Second})
 	rr := directors.NewRoundRobin("web")
 	rr.Add(dead, 1)
 	rr.Add(a.backend(directors.BackendConfig{}), 1)

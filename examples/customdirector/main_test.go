@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shellac-lb/shellac/internal/testutil"
 )
 
 // build compiles the example into a temporary directory, as a user would.
@@ -25,16 +27,6 @@ func build(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // backend starts a loopback HTTP server answering with its name.
@@ -87,7 +79,7 @@ func TestExampleServes(t *testing.T) {
 		t.Skip("builds a program")
 	}
 	bin := build(t)
-	listen := freeAddr(t)
+	listen := testutil.FreeAddr(t)
 	cfg := writeConfig(t, listen, backend(t, "stable"), backend(t, "canary"), 50)
 
 	var stderr bytes.Buffer
