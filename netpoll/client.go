@@ -519,7 +519,7 @@ func (cc *clientConn) closeGracefully() {
 // half-close round trip would cost a syscall and an event per connection.
 func (cc *clientConn) linger() {
 	if ex := &cc.ex; ex.clientClose && ex.reqLeft == 0 && cc.c.InboundBuffered() == 0 {
-		_ = cc.c.Close()
+		cc.l.closeConn(cc.c)
 		return
 	}
 	_ = unix.Shutdown(cc.c.Fd(), unix.SHUT_WR)

@@ -3,9 +3,12 @@
 package netpoll
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +19,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/internal/testutil"
 )
 
@@ -206,5 +210,63 @@ func TestStopListening(t *testing.T) {
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := conn.Read(buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("established conn after stopListening: %q, %v", buf, err)
+	}
+}
+
+// TestCloseOnLoop checks the synchronous close of a client that asked to
+// close: the linked gnet is the version loopClose was checked against, and
+// a Connection: close exchange, answered by a backend (closed from the
+// backend's callback through loopClose) or by a synthetic backend (closed
+// by returning gnet.Close from the client's own callback), gets its whole
+// response and then EOF, with every close taking the synchronous path.
+func TestCloseOnLoop(t *testing.T) {
+	mod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mod), "github.com/panjf2000/gnet/v2 "+gnetVersion+"\n") {
+		t.Fatalf("go.mod does not pin gnet %s: check (*eventloop).close's signature in the new version, then update gnetVersion", gnetVersion)
+	}
+	if !closeOnLoopOK {
+		t.Fatalf("closeOnLoop is off: the linked gnet is not %s; check (*eventloop).close's signature in the new version and update gnetVersion", gnetVersion)
+	}
+	web := newTestBackend(t, "web", nil)
+	synth := directors.NewResponderBackend("synth", staticResponder{200, "synthetic\n"})
+	for _, tc := range []struct {
+		name   string
+		target directors.Member
+		want   string
+	}{
+		{"backend", web.backend(directors.BackendConfig{}), "web"},
+		{"synthetic", synth, "synthetic\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startProxy(t, Options{}, tableOf(tc.target, nil))
+			const n = 20
+			for i := 0; i < n; i++ {
+				c, err := net.Dial("tcp", p.addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				got, err := io.ReadAll(c) // ends at the proxy's FIN
+				c.Close()
+				if err != nil {
+					t.Fatalf("request %d: %v after %q (no close from the proxy)", i, err, got)
+				}
+				resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(string(got))), nil)
+				if err != nil {
+					t.Fatalf("request %d: %v in %q", i, err, got)
+				}
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || resp.StatusCode != 200 || !strings.Contains(string(body), tc.want) || !resp.Close {
+					t.Fatalf("request %d: %d close=%v body %q err %v", i, resp.StatusCode, resp.Close, body, err)
+				}
+			}
+			if got := p.syncCloses.Load(); got != n {
+				t.Errorf("synchronous closes = %d; want %d (one per exchange)", got, n)
+			}
+		})
 	}
 }

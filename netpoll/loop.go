@@ -64,6 +64,11 @@ type loop struct {
 	// every tick at the latest.
 	pendq []*clientConn
 
+	// closing lists connections to close once the current gnet callback
+	// is over (see closeConn); inDispatch is set while one runs.
+	closing    []gnet.Conn
+	inDispatch bool
+
 	lastSweep int64
 	fast      chan struct{} // nudges the ticker into fast mode
 
@@ -91,6 +96,45 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l.clients.init()
 	l.out = make([]byte, 0, 4096)
 	return l
+}
+
+// closeConn closes c. Inside a gnet callback of this loop it is closed
+// synchronously when the callback is over (endDispatch); elsewhere gnet's
+// asynchronous Close is used.
+func (l *loop) closeConn(c gnet.Conn) {
+	if l.inDispatch {
+		l.closing = append(l.closing, c)
+		return
+	}
+	_ = c.Close()
+}
+
+// beginDispatch marks the start of a gnet callback on this loop.
+func (l *loop) beginDispatch() { l.inDispatch = true }
+
+// endDispatch closes the connections queued by closeConn during the
+// callback. cur is the connection whose callback it was: gnet still uses it
+// after the callback returns, so it is closed by returning gnet.Close.
+func (l *loop) endDispatch(cur gnet.Conn) gnet.Action {
+	l.inDispatch = false
+	act := gnet.None
+	if len(l.closing) == 0 {
+		return act
+	}
+	for i, c := range l.closing {
+		l.closing[i] = nil
+		switch {
+		case c == cur:
+			act = gnet.Close
+			l.srv.syncCloses.Add(1)
+		case closeOnLoop(c):
+			l.srv.syncCloses.Add(1)
+		default:
+			_ = c.Close()
+		}
+	}
+	l.closing = l.closing[:0]
+	return act
 }
 
 // touch refreshes the loop's clock.

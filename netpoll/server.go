@@ -90,12 +90,15 @@ type Server struct {
 	loopsMu  sync.Mutex // guards loopList
 	loopList []*loop
 
-	conns    atomic.Int64 // open client connections
-	started  atomic.Bool
-	draining atomic.Bool
-	stopping atomic.Bool
-	ctx      context.Context
-	cancel   context.CancelFunc
+	conns atomic.Int64 // open client connections
+	// syncCloses counts connections closed at the end of a callback
+	// (loop.endDispatch) rather than through gnet's queued Close.
+	syncCloses atomic.Int64
+	started    atomic.Bool
+	draining   atomic.Bool
+	stopping   atomic.Bool
+	ctx        context.Context
+	cancel     context.CancelFunc
 
 	nloops int
 }
@@ -263,16 +266,19 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	switch x := c.Context().(type) {
 	case *clientConn:
 		x.l.touch()
+		x.l.beginDispatch()
 		x.onData()
 		x.l.checkWatch()
+		return x.l.endDispatch(c)
 	case *backendConn:
 		x.l.touch()
+		x.l.beginDispatch()
 		x.onData()
 		x.l.checkWatch()
+		return x.l.endDispatch(c)
 	default:
 		return gnet.Close
 	}
-	return gnet.None
 }
 
 // OnClose tears a connection's state down.
