@@ -21,19 +21,37 @@ import (
 )
 
 // httputilConfig is the baseline's configuration: its listen address and
-// backends, one per line ("listen ADDR", "backend ADDR").
-func httputilConfig(p peerParams) string {
+// backends, one per line ("listen ADDR", "backend ADDR"), with a transport
+// tuned for a proxy (idle connections kept per backend).
+func httputilConfig(p peerParams) string { return httputilConfigFor(p, "tuned") }
+
+// httputilDefaultConfig configures the baseline as a Go programmer gets it
+// out of the box: http.DefaultTransport, which keeps 2 idle connections per
+// backend, so under 64 concurrent requests most backend connections are
+// dialled and closed again.
+func httputilDefaultConfig(p peerParams) string { return httputilConfigFor(p, "default") }
+
+func httputilConfigFor(p peerParams, transport string) string {
 	var b strings.Builder
 	b.WriteString(header("#", p.Workers))
 	fmt.Fprintf(&b, "listen %s\n", p.Listen)
+	fmt.Fprintf(&b, "transport %s\n", transport)
 	for _, be := range p.Backends {
 		fmt.Fprintf(&b, "backend %s\n", be)
 	}
 	return b.String()
 }
 
-// readHTTPUtilConfig parses what httputilConfig wrote.
-func readHTTPUtilConfig(r io.Reader) (listen string, backends []string, err error) {
+// httputilSettings is what an httputil configuration file says.
+type httputilSettings struct {
+	listen   string
+	backends []string
+	// defaultTransport selects http.DefaultTransport over the tuned one.
+	defaultTransport bool
+}
+
+// readHTTPUtilConfig parses what httputilConfigFor wrote.
+func readHTTPUtilConfig(r io.Reader) (cfg httputilSettings, err error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -43,43 +61,50 @@ func readHTTPUtilConfig(r io.Reader) (listen string, backends []string, err erro
 		key, val, ok := strings.Cut(line, " ")
 		switch {
 		case ok && key == "listen":
-			listen = val
+			cfg.listen = val
 		case ok && key == "backend":
-			backends = append(backends, val)
+			cfg.backends = append(cfg.backends, val)
+		case ok && key == "transport" && (val == "tuned" || val == "default"):
+			cfg.defaultTransport = val == "default"
 		default:
-			return "", nil, fmt.Errorf("bad line %q", line)
+			return cfg, fmt.Errorf("bad line %q", line)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return "", nil, err
+		return cfg, err
 	}
-	if listen == "" || len(backends) == 0 {
-		return "", nil, errors.New("need a listen line and at least one backend line")
+	if cfg.listen == "" || len(cfg.backends) == 0 {
+		return cfg, errors.New("need a listen line and at least one backend line")
 	}
-	return listen, backends, nil
+	return cfg, nil
 }
 
 // newRoundRobinProxy returns Go's httputil.ReverseProxy balancing round
 // robin over backends, with keep-alive to them: the baseline a Go
-// programmer gets from the standard library.
-func newRoundRobinProxy(backends []string) *httputil.ReverseProxy {
+// programmer gets from the standard library. With defaultTransport it uses
+// http.DefaultTransport as is.
+func newRoundRobinProxy(backends []string, defaultTransport bool) *httputil.ReverseProxy {
 	targets := make([]*url.URL, len(backends))
 	for i, be := range backends {
 		targets[i] = &url.URL{Scheme: "http", Host: be}
 	}
 	var next atomic.Uint64
+	var transport http.RoundTripper = &http.Transport{
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     120 * time.Second,
+		DisableCompression:  true,
+	}
+	if defaultTransport {
+		transport = http.DefaultTransport
+	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(targets[(next.Add(1)-1)%uint64(len(targets))])
 			pr.Out.Host = pr.In.Host
 		},
-		Transport: &http.Transport{
-			MaxIdleConns:        1024,
-			MaxIdleConnsPerHost: 1024,
-			IdleConnTimeout:     120 * time.Second,
-			DisableCompression:  true,
-		},
-		ErrorLog: nil,
+		Transport: transport,
+		ErrorLog:  nil,
 	}
 }
 
@@ -103,18 +128,18 @@ func HTTPUtilMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench-httputil: %v\n", err)
 		return 1
 	}
-	listen, backends, err := readHTTPUtilConfig(f)
+	settings, err := readHTTPUtilConfig(f)
 	f.Close()
 	if err != nil {
 		fmt.Fprintf(stderr, "bench-httputil: %s: %v\n", *cfg, err)
 		return 1
 	}
-	ln, err := net.Listen("tcp", listen)
+	ln, err := net.Listen("tcp", settings.listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "bench-httputil: %v\n", err)
 		return 1
 	}
-	srv := &http.Server{Handler: newRoundRobinProxy(backends), IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Handler: newRoundRobinProxy(settings.backends, settings.defaultTransport), IdleTimeout: 120 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	go func() {

@@ -10,12 +10,19 @@ import (
 
 func TestHTTPUtilConfigRoundTrip(t *testing.T) {
 	p := peerParams{Listen: "127.0.0.1:1234", Backends: []string{"127.0.0.1:1", "127.0.0.1:2"}, Workers: 1}
-	listen, backends, err := readHTTPUtilConfig(strings.NewReader(httputilConfig(p)))
-	if err != nil || listen != p.Listen || strings.Join(backends, ",") != "127.0.0.1:1,127.0.0.1:2" {
-		t.Fatalf("got %q %v %v; want %q and both backends", listen, backends, err, p.Listen)
+	for _, tc := range []struct {
+		config      func(peerParams) string
+		wantDefault bool
+	}{{httputilConfig, false}, {httputilDefaultConfig, true}} {
+		cfg, err := readHTTPUtilConfig(strings.NewReader(tc.config(p)))
+		if err != nil || cfg.listen != p.Listen || strings.Join(cfg.backends, ",") != "127.0.0.1:1,127.0.0.1:2" || cfg.defaultTransport != tc.wantDefault {
+			t.Fatalf("got %+v %v; want %q, both backends, default transport %v", cfg, err, p.Listen, tc.wantDefault)
+		}
 	}
-	if _, _, err := readHTTPUtilConfig(strings.NewReader("listen 127.0.0.1:1\n")); err == nil {
-		t.Error("a config without backends was accepted")
+	for _, bad := range []string{"listen 127.0.0.1:1\n", "listen 127.0.0.1:1\nbackend 127.0.0.1:2\ntransport fast\n"} {
+		if _, err := readHTTPUtilConfig(strings.NewReader(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
 	}
 }
 
@@ -28,11 +35,18 @@ func TestHTTPUtilProxyRoundRobin(t *testing.T) {
 		defer srv.Close()
 		addrs = append(addrs, strings.TrimPrefix(srv.URL, "http://"))
 	}
-	front := httptest.NewServer(newRoundRobinProxy(addrs))
-	defer front.Close()
+	for _, def := range []bool{false, true} {
+		front := httptest.NewServer(newRoundRobinProxy(addrs, def))
+		defer front.Close()
+		checkAlternates(t, front.URL)
+	}
+}
+
+func checkAlternates(t *testing.T, url string) {
+	t.Helper()
 	var got []string
 	for i := 0; i < 4; i++ {
-		resp, err := http.Get(front.URL + "/")
+		resp, err := http.Get(url + "/")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ type peer struct {
 }
 
 // peerNames lists the peers in table order.
-var peerNames = []string{"haproxy", "nginx", "varnish", "caddy", "httputil"}
+var peerNames = []string{"haproxy", "nginx", "varnish", "caddy", "httputil", "httputil-default"}
 
 // peers returns the proxies the harness knows, keyed by target name.
 // shellac's binary is filled in by the caller.
@@ -87,6 +87,13 @@ func peers() map[string]*peer {
 		// Go's net/http/httputil.ReverseProxy, run by this binary (no
 		// binary to find on PATH), with one P as its "one worker".
 		"httputil": {name: "httputil", configFile: "httputil.conf", config: httputilConfig,
+			command: func(bin, cfg string, p peerParams) ([]string, []string) {
+				return []string{bin, "bench-httputil", "-config", cfg}, []string{"GOMAXPROCS=" + strconv.Itoa(p.Workers)}
+			},
+			check:   func(string, string, peerParams) []string { return nil },
+			version: []string{"bench-httputil", "-version"}},
+		// The same with http.DefaultTransport, as most Go programs run it.
+		"httputil-default": {name: "httputil-default", configFile: "httputil-default.conf", config: httputilDefaultConfig,
 			command: func(bin, cfg string, p peerParams) ([]string, []string) {
 				return []string{bin, "bench-httputil", "-config", cfg}, []string{"GOMAXPROCS=" + strconv.Itoa(p.Workers)}
 			},
