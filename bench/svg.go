@@ -20,7 +20,7 @@ var targetColor = map[string]string{
 // Chart geometry, in SVG user units (pixels).
 const (
 	svgWidth  = 1100
-	svgLabelW = 90  // target names
+	svgLabelW = 90  // target names, at least
 	svgBarMax = 520 // the longest bar in a group
 	svgBarH   = 20
 	svgGap    = 6
@@ -44,6 +44,14 @@ func writeSVG(w io.Writer, reports []ScenarioReport, caption string) error {
 <text x="16" y="28" font-size="20" font-weight="bold" fill="#212529">shellac bench</text>
 <text x="16" y="48" font-size="12" fill="#495057">%s</text>
 `, svgWidth, height, svgWidth, height, esc(caption))
+	// The label column fits the longest target name (about 8 units per
+	// character at this font size).
+	labelW := svgLabelW
+	for _, rep := range reports {
+		for _, r := range rep.Rows {
+			labelW = max(labelW, 8*len(r.Target)+8)
+		}
+	}
 	y := 70
 	for _, rep := range reports {
 		unit, better := "req/s", "longer is better"
@@ -81,7 +89,7 @@ func writeSVG(w io.Writer, reports []ScenarioReport, caption string) error {
 			}
 			fmt.Fprintf(&b, `<text x="16" y="%d" fill="#212529"%s>%s</text>
 `, y+15, boldIf(r.Target == "shellac"), esc(r.Target))
-			x0 := 16 + svgLabelW
+			x0 := 16 + labelW
 			if r.Runs == 0 {
 				fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#c92a2a">failed: %s</text>
 `, x0, y+15, esc(trim(firstLine(r.Err), 100)))

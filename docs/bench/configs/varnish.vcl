@@ -8,12 +8,12 @@ import directors;
 
 backend b1 {
 	.host = "127.0.0.1";
-	.port = "38141";
+	.port = "44583";
 }
 
 backend b2 {
 	.host = "127.0.0.1";
-	.port = "35457";
+	.port = "46499";
 }
 
 sub vcl_init {
