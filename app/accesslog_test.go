@@ -179,3 +179,54 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// TestAccessLogOnAndOffByReload starts with no access log, turns it on by
+// a reload, then off again: only the requests served while it was on are
+// logged, and each of them whole.
+func TestAccessLogOnAndOffByReload(t *testing.T) {
+	a := startBackend(t, "a")
+	file := filepath.Join(t.TempDir(), "access.log")
+	ta := startApp(t, fmt.Sprintf(accessConfig, "", "json", a.addr))
+	setAccess := func(to string) {
+		t.Helper()
+		text, err := os.ReadFile(ta.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(`(?m)^access = ".*"$`)
+		if err := os.WriteFile(ta.path, re.ReplaceAll(text, []byte(fmt.Sprintf("access = %q", to))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := ta.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bodies(t, ta.proxy, "/before", 1)
+	setAccess(file)
+	bodies(t, ta.proxy, "/on", 2)
+	setAccess("")
+	bodies(t, ta.proxy, "/after", 1)
+
+	var lines []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(file); err == nil {
+			if lines = readLines(t, file); len(lines) >= 2 {
+				break
+			}
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the old log is closed 100 ms after the switch
+	lines = readLines(t, file)
+	if len(lines) != 2 {
+		t.Fatalf("%d lines; want the 2 requests served while the log was on:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if rec["path"] != "/on" || rec["method"] != "GET" || rec["status"] != 200.0 || rec["backend"] != "a" {
+			t.Errorf("line %q; want GET /on 200 from a", l)
+		}
+	}
+}

@@ -43,11 +43,10 @@ type App struct {
 	probes *health.Manager
 	admin  *admin.Server
 
-	// alog is the access log; nil when off. hooked tells whether the
-	// proxy calls the access log hook at all (decided at New: turning the
-	// access log on needs a restart, changing or turning it off does not).
+	// alog is the access log; nil when off. The proxy's request hook is
+	// set only while it is on, so a proxy without an access log builds no
+	// per-request records.
 	alog    atomic.Pointer[accessLog]
-	hooked  bool
 	dropped atomic.Uint64 // access log lines dropped, over every log
 
 	reloads, reloadFailures atomic.Uint64
@@ -70,7 +69,6 @@ func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 	opts := ServerOptions(cfg, log)
 	if cfg.Log.Access != "" {
 		opts.OnRequest = a.onRequest
-		a.hooked = true
 	}
 	a.srv = netpoll.New(opts, t)
 	a.probes = health.NewManager(health.Options{OnChange: a.onHealthChange})
@@ -110,7 +108,7 @@ func (a *App) Start() error {
 	}
 	cfg := a.cfg
 	a.syncProbes(cfg, a.table)
-	if a.hooked {
+	if cfg.Log.Access != "" {
 		al, err := openAccessLog(cfg.Log, &a.dropped)
 		if err != nil {
 			a.probes.Stop()
@@ -231,7 +229,7 @@ func (a *App) apply(cfg *config.Config, file string) error {
 	}
 	var nal *accessLog
 	logChanged := cfg.Log.Access != a.cfg.Log.Access || cfg.Log.Format != a.cfg.Log.Format
-	if logChanged && a.started && a.hooked && cfg.Log.Access != "" {
+	if logChanged && a.started && cfg.Log.Access != "" {
 		if nal, err = openAccessLog(cfg.Log, &a.dropped); err != nil {
 			return err
 		}
@@ -250,20 +248,23 @@ func (a *App) apply(cfg *config.Config, file string) error {
 	a.warnRestartOnly(a.cfg, cfg)
 	a.cfg, a.table = cfg, t
 	if logChanged && a.started {
-		a.swapAccessLog(nal, cfg.Log)
+		a.swapAccessLog(nal)
 	}
 	return nil
 }
 
-// swapAccessLog replaces the access log with al (nil: off). The old one
-// is closed a moment later, so that lines queued by event loops that
-// still held it get written.
-func (a *App) swapAccessLog(al *accessLog, lc config.Log) {
-	if lc.Access != "" && !a.hooked {
-		a.Log.Warn("log.access: turning the access log on takes effect on restart")
-		return
+// swapAccessLog replaces the access log with al (nil: off) and sets the
+// proxy's request hook accordingly. The old log is closed a moment later,
+// so that lines queued by event loops that still held it get written.
+func (a *App) swapAccessLog(al *accessLog) {
+	if al == nil {
+		a.srv.SetOnRequest(nil)
 	}
-	if old := a.alog.Swap(al); old != nil {
+	old := a.alog.Swap(al)
+	if al != nil {
+		a.srv.SetOnRequest(a.onRequest)
+	}
+	if old != nil {
 		time.AfterFunc(100*time.Millisecond, old.Close)
 	}
 }

@@ -79,8 +79,10 @@ func (l *loop) dial(bc *backendConn) {
 		if err != nil {
 			_ = l.el.Execute(ctx, gnet.RunnableFunc(func(context.Context) error {
 				l.touch()
+				l.beginDispatch()
 				bc.dialFailed(err)
 				l.checkWatch()
+				l.endDispatch(nil)
 				return nil
 			}))
 		}

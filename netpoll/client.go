@@ -314,7 +314,7 @@ func (cc *clientConn) startRequest(req *http1.Request, buf []byte, n int) {
 		b = directors.Resolve(rt.Target, &cc.dreq)
 	}
 	ex.route = rt
-	if s.opts.OnRequest != nil {
+	if s.onRequest.Load() != nil {
 		cc.rec.begin(req, rt)
 	}
 	if b == nil {

@@ -182,6 +182,8 @@ func (l *loop) watching() bool { return l.nwatch.Load() > 0 }
 // onTick runs on the loop.
 func (l *loop) onTick() {
 	l.touch()
+	l.beginDispatch()
+	defer l.endDispatch(nil)
 	l.wheel.advance(l.now)
 	l.flushPending()
 	l.checkWatch()

@@ -48,10 +48,11 @@ func (r *Record) begin(req *http1.Request, rt *topology.Route) {
 // logRecord completes the current exchange's record and hands it to the
 // OnRequest hook.
 func (cc *clientConn) logRecord() {
-	hook := cc.l.srv.opts.OnRequest
-	if hook == nil {
+	hp := cc.l.srv.onRequest.Load()
+	if hp == nil {
 		return
 	}
+	hook := *hp
 	r := &cc.rec
 	ex := &cc.ex
 	r.Client = cc.ip
@@ -65,6 +66,7 @@ func (cc *clientConn) logRecord() {
 	r.End = cc.l.now
 	hook(r)
 	r.Method, r.Target, r.Host = nil, nil, nil
+	r.Route = nil
 	if cap(r.buf) > 16<<10 {
 		r.buf = nil
 	}

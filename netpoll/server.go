@@ -55,7 +55,8 @@ type Options struct {
 	// Logger receives operational messages; nil = slog.Default().
 	Logger *slog.Logger
 	// OnRequest, if set, is called on the event loop after each request
-	// with its record; it must not block or retain rec.
+	// with its record; it must not block or retain rec. SetOnRequest
+	// changes it at run time.
 	OnRequest func(rec *Record)
 }
 
@@ -91,6 +92,8 @@ type Server struct {
 	loopList []*loop
 
 	conns atomic.Int64 // open client connections
+	// onRequest is Options.OnRequest as SetOnRequest last set it.
+	onRequest atomic.Pointer[func(rec *Record)]
 	// syncCloses counts connections closed at the end of a callback
 	// (loop.endDispatch) rather than through gnet's queued Close.
 	syncCloses atomic.Int64
@@ -114,7 +117,20 @@ func New(opts Options, t *topology.Table) *Server {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.table.Store(t)
+	s.SetOnRequest(opts.OnRequest)
 	return s
+}
+
+// SetOnRequest replaces the per-request hook (nil: none, and no record is
+// built). Safe from any goroutine; requests in flight at the switch are
+// reported to the new hook, those that began with no hook without their
+// method, target and host.
+func (s *Server) SetOnRequest(fn func(rec *Record)) {
+	if fn == nil {
+		s.onRequest.Store(nil)
+		return
+	}
+	s.onRequest.Store(&fn)
 }
 
 // SetTable swaps in a new routing table; requests that already resolved
@@ -248,8 +264,9 @@ func (s *Server) loopOf(c gnet.Conn) *loop {
 // this server dialled. Called by gnet on the connection's loop.
 func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if bc, ok := c.Context().(*backendConn); ok {
+		bc.l.beginDispatch()
 		bc.onOpen(c)
-		return nil, gnet.None
+		return nil, bc.l.endDispatch(c)
 	}
 	if s.draining.Load() || s.conns.Load() >= int64(s.opts.MaxConnections) {
 		return nil, gnet.Close
