@@ -137,3 +137,52 @@ func BenchmarkProxyKeepAlive(b *testing.B) {
 		b.Fatalf("last response: %q", buf)
 	}
 }
+
+// BenchmarkProxyClose measures one request per connection (the client
+// sends Connection: close and reads until the proxy closes) through one
+// event loop to a keep-alive raw backend. "sync" closes the client inside
+// the backend's callback through gnet's (*eventloop).close; "queued" turns
+// that off, falling back to gnet's Conn.Close task.
+func BenchmarkProxyClose(b *testing.B) {
+	be := startRawResponder(b, "hello, world\n")
+	backend := directors.NewBackend("raw", directors.BackendConfig{
+		Network: "tcp", Address: be.ln.Addr().String(), MaxIdle: 8,
+	})
+	p := startProxy(b, Options{EventLoops: 1}, rrTable(backend))
+	req := []byte("GET /bench HTTP/1.1\r\nHost: bench.example\r\nConnection: close\r\n\r\n")
+	buf := make([]byte, 4096)
+	for _, mode := range []struct {
+		name string
+		sync bool
+	}{{"sync", true}, {"queued", false}} {
+		b.Run(mode.name, func(b *testing.B) {
+			saved := closeOnLoopOK
+			closeOnLoopOK = saved && mode.sync
+			defer func() { closeOnLoopOK = saved }()
+			for i := 0; i < b.N; i++ {
+				c, err := net.Dial("tcp", p.addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for {
+					m, err := c.Read(buf[n:])
+					n += m
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				c.Close()
+				if !bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200 ")) {
+					b.Fatalf("response %q", buf[:n])
+				}
+			}
+		})
+	}
+}
