@@ -235,18 +235,25 @@ func ifaceData(p unsafe.Pointer) unsafe.Pointer {
 	return (*[2]unsafe.Pointer)(p)[1]
 }
 
-// closeOnLoop closes c synchronously. It must run on c's event loop and
-// never inside c's own OnTraffic (gnet touches c after that returns: return
-// gnet.Close there instead). It reports false, having done nothing, when the
-// fast path is not available; the caller then uses c.Close().
-func closeOnLoop(c gnet.Conn) bool {
-	if !closeOnLoopOK {
+// loopPointer returns the *gnet.eventloop inside el for closeOnLoop, or nil
+// when el is not that type. Checked once per loop.
+func loopPointer(el gnet.EventLoop) unsafe.Pointer {
+	if reflect.TypeOf(el).String() != "*gnet.eventloop" {
+		return nil
+	}
+	return ifaceData(unsafe.Pointer(&el))
+}
+
+// closeOnLoop closes c, a connection of the event loop el (from
+// loopPointer), synchronously. It must run on that loop and never inside
+// c's own OnTraffic (gnet touches c after that returns: return gnet.Close
+// there instead). It reports false, having done nothing, when the fast path
+// is not available; the caller then uses c.Close(). The only stream Conn of
+// the checked gnet version on Linux is *gnet.conn, which loopClose takes.
+func closeOnLoop(el unsafe.Pointer, c gnet.Conn) bool {
+	if !closeOnLoopOK || el == nil {
 		return false
 	}
-	el := c.EventLoop()
-	if reflect.TypeOf(c).String() != "*gnet.conn" || reflect.TypeOf(el).String() != "*gnet.eventloop" {
-		return false
-	}
-	_ = loopClose(ifaceData(unsafe.Pointer(&el)), ifaceData(unsafe.Pointer(&c)), nil)
+	_ = loopClose(el, ifaceData(unsafe.Pointer(&c)), nil)
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -41,6 +42,7 @@ type loop struct {
 	srv  *Server
 	el   gnet.EventLoop
 	epfd int
+	elp  unsafe.Pointer // el's *gnet.eventloop, for closeOnLoop; nil if not that type
 
 	now   int64 // Unix nanos, refreshed on every event and tick
 	wheel wheel
@@ -90,6 +92,7 @@ func (h *highWaterMarks) note(p *int, v int) {
 func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l := &loop{srv: s, el: el, fast: make(chan struct{}, 1)}
 	l.epfd, _ = loopEpollFD(el)
+	l.elp = loopPointer(el)
 	l.now = time.Now().UnixNano()
 	l.wheel.init(l.now)
 	l.idle.Share = s.nloops
@@ -127,7 +130,7 @@ func (l *loop) endDispatch(cur gnet.Conn) gnet.Action {
 		case c == cur:
 			act = gnet.Close
 			l.srv.syncCloses.Add(1)
-		case closeOnLoop(c):
+		case closeOnLoop(l.elp, c):
 			l.srv.syncCloses.Add(1)
 		default:
 			_ = c.Close()
