@@ -31,6 +31,7 @@ func httputilConfig(p peerParams) string { return httputilConfigFor(p, "tuned") 
 // dialled and closed again.
 func httputilDefaultConfig(p peerParams) string { return httputilConfigFor(p, "default") }
 
+// httputilConfigFor writes the configuration with the named transport.
 func httputilConfigFor(p peerParams, transport string) string {
 	var b strings.Builder
 	b.WriteString(header("#", p.Workers))

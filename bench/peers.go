@@ -85,21 +85,21 @@ func peers() map[string]*peer {
 			},
 			version: []string{"version"}},
 		// Go's net/http/httputil.ReverseProxy, run by this binary (no
-		// binary to find on PATH), with one P as its "one worker".
-		"httputil": {name: "httputil", configFile: "httputil.conf", config: httputilConfig,
-			command: func(bin, cfg string, p peerParams) ([]string, []string) {
-				return []string{bin, "bench-httputil", "-config", cfg}, []string{"GOMAXPROCS=" + strconv.Itoa(p.Workers)}
-			},
-			check:   func(string, string, peerParams) []string { return nil },
-			version: []string{"bench-httputil", "-version"}},
-		// The same with http.DefaultTransport, as most Go programs run it.
-		"httputil-default": {name: "httputil-default", configFile: "httputil-default.conf", config: httputilDefaultConfig,
-			command: func(bin, cfg string, p peerParams) ([]string, []string) {
-				return []string{bin, "bench-httputil", "-config", cfg}, []string{"GOMAXPROCS=" + strconv.Itoa(p.Workers)}
-			},
-			check:   func(string, string, peerParams) []string { return nil },
-			version: []string{"bench-httputil", "-version"}},
+		// binary to find on PATH), with one P as its "one worker"; tuned,
+		// and with http.DefaultTransport as most Go programs run it.
+		"httputil":         httputilPeer("httputil", httputilConfig),
+		"httputil-default": httputilPeer("httputil-default", httputilDefaultConfig),
 	}
+}
+
+// httputilPeer is a `shellac bench-httputil` target configured by config.
+func httputilPeer(name string, config func(peerParams) string) *peer {
+	return &peer{name: name, configFile: name + ".conf", config: config,
+		command: func(bin, cfg string, p peerParams) ([]string, []string) {
+			return []string{bin, "bench-httputil", "-config", cfg}, []string{"GOMAXPROCS=" + strconv.Itoa(p.Workers)}
+		},
+		check:   func(string, string, peerParams) []string { return nil },
+		version: []string{"bench-httputil", "-version"}}
 }
 
 // caddyEnv gives caddy one P (its "one worker") and keeps its config and
