@@ -9,7 +9,7 @@ import (
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/health"
-	"github.com/shellac-lb/shellac/topology"
+	"github.com/shellac-lb/shellac/route"
 )
 
 // Control is the running instance the admin API drives; app.App
@@ -45,7 +45,7 @@ type Control interface {
 // included). Neither may be modified. Counters in the topology keep
 // moving; they are read when reported.
 type View struct {
-	Table  *topology.Table
+	Table  *route.Table
 	Config *config.Config
 	// Probe returns the probe state of b, false when b is not probed.
 	Probe func(b *directors.Backend) (health.Status, bool)

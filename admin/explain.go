@@ -10,7 +10,7 @@ import (
 
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/http1"
-	"github.com/shellac-lb/shellac/topology"
+	"github.com/shellac-lb/shellac/route"
 )
 
 // Explanation is the answer of GET /explain: where a request would go
@@ -124,11 +124,9 @@ func (s *Server) getExplain(w http.ResponseWriter, r *http.Request) {
 }
 
 // routeIndex returns rt's index in t.Routes, or "default".
-func routeIndex(t *topology.Table, rt *topology.Route) any {
-	for i, x := range t.Routes {
-		if x == rt {
-			return i
-		}
+func routeIndex(t *route.Table, rt *route.Route) any {
+	if i := t.Index(rt); i >= 0 {
+		return i
 	}
 	return "default"
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/shellac-lb/shellac/config"
-	"github.com/shellac-lb/shellac/netpoll"
+	"github.com/shellac-lb/shellac/proxy"
 )
 
 // accessQueue is how many requests the access log holds before it starts
@@ -31,7 +31,7 @@ const (
 )
 
 // accessLog writes one line per request through log/slog, off the event
-// loops: the OnRequest hook copies the netpoll.Record into a preallocated
+// loops: the OnRequest hook copies the proxy.Record into a preallocated
 // entry and queues it, and one goroutine formats and writes the lines, so
 // a slow disk never stalls a request. When every entry is queued the line
 // is dropped and counted instead of blocking.
@@ -108,7 +108,7 @@ func newAccessLog(w io.Writer, closer io.Closer, format string, dropped *atomic.
 }
 
 // onRequest is the proxy's OnRequest hook. Called on an event loop.
-func (a *App) onRequest(rec *netpoll.Record) {
+func (a *App) onRequest(rec *proxy.Record) {
 	if al := a.alog.Load(); al != nil {
 		al.record(rec)
 	}
@@ -118,7 +118,7 @@ func (a *App) onRequest(rec *netpoll.Record) {
 // line when none is free. It never blocks, and allocates only when a
 // request is longer than any the entry held before. Called on an event
 // loop; rec is not retained.
-func (al *accessLog) record(rec *netpoll.Record) {
+func (al *accessLog) record(rec *proxy.Record) {
 	if al.closed.Load() {
 		return
 	}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/shellac-lb/shellac/directors"
-	"github.com/shellac-lb/shellac/netpoll"
+	"github.com/shellac-lb/shellac/proxy"
 )
 
 const accessConfig = `
@@ -148,8 +148,8 @@ func stalledAccessLog(dropped *atomic.Uint64) *accessLog {
 	return al
 }
 
-func testRecord() *netpoll.Record {
-	return &netpoll.Record{
+func testRecord() *proxy.Record {
+	return &proxy.Record{
 		Client: netip.MustParseAddr("192.0.2.1"), Method: []byte("GET"), Target: []byte("/x?y=z"),
 		Host: []byte("example.com"), Status: 200, Bytes: 123, Backend: "a", Tries: 1,
 		Start: 1, FirstByte: 2, End: 3,

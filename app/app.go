@@ -18,11 +18,12 @@ import (
 	"time"
 
 	"github.com/shellac-lb/shellac/admin"
+	"github.com/shellac-lb/shellac/app/topology"
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/health"
 	"github.com/shellac-lb/shellac/http1"
-	"github.com/shellac-lb/shellac/netpoll"
-	"github.com/shellac-lb/shellac/topology"
+	"github.com/shellac-lb/shellac/proxy"
+	"github.com/shellac-lb/shellac/route"
 )
 
 // adminShutdownTimeout bounds how long Shutdown waits for admin requests.
@@ -38,8 +39,8 @@ type App struct {
 	mu     sync.Mutex
 	path   string
 	cfg    *config.Config // the running configuration, run-time changes included; never modified, replaced
-	table  *topology.Table
-	srv    *netpoll.Server
+	table  *route.Table
+	srv    *proxy.Server
 	probes *health.Manager
 	admin  *admin.Server
 
@@ -70,15 +71,15 @@ func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 	if cfg.Log.Access != "" {
 		opts.OnRequest = a.onRequest
 	}
-	a.srv = netpoll.New(opts, t)
+	a.srv = proxy.New(opts, t)
 	a.probes = health.NewManager(health.Options{OnChange: a.onHealthChange})
 	return a, nil
 }
 
 // ServerOptions maps the configuration onto the proxy's options.
-func ServerOptions(cfg *config.Config, log *slog.Logger) netpoll.Options {
+func ServerOptions(cfg *config.Config, log *slog.Logger) proxy.Options {
 	s, l := cfg.Server, cfg.Limits
-	return netpoll.Options{
+	return proxy.Options{
 		Listen:         s.Listen,
 		EventLoops:     s.EventLoops,
 		ProxyProtocol:  s.ProxyProtocol,
@@ -147,7 +148,7 @@ func (a *App) stopAux() {
 }
 
 // Server returns the proxy.
-func (a *App) Server() *netpoll.Server { return a.srv }
+func (a *App) Server() *proxy.Server { return a.srv }
 
 // Admin returns the admin API, nil when it is off or not started.
 func (a *App) Admin() *admin.Server {
@@ -157,7 +158,7 @@ func (a *App) Admin() *admin.Server {
 }
 
 // Table returns the live topology.
-func (a *App) Table() *topology.Table {
+func (a *App) Table() *route.Table {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.table

@@ -4,7 +4,7 @@ import (
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/health"
-	"github.com/shellac-lb/shellac/topology"
+	"github.com/shellac-lb/shellac/route"
 )
 
 // probeSpec maps a [probes.NAME] table onto the health package's spec.
@@ -29,7 +29,7 @@ func probeSpec(p *config.Probe) *health.ProbeSpec {
 // its initial verdict before syncProbes returns), and a backend without
 // one is not probed (and healthy unless an operator set it sick). Called
 // with a.mu held.
-func (a *App) syncProbes(cfg *config.Config, t *topology.Table) {
+func (a *App) syncProbes(cfg *config.Config, t *route.Table) {
 	for name, b := range t.Backends {
 		a.syncProbe(cfg, name, b)
 	}

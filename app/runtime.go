@@ -7,9 +7,10 @@ import (
 	"slices"
 
 	"github.com/shellac-lb/shellac/admin"
+	"github.com/shellac-lb/shellac/app/topology"
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/directors"
-	"github.com/shellac-lb/shellac/topology"
+	"github.com/shellac-lb/shellac/route"
 )
 
 // This file holds the run-time changes of the admin API. Each one goes
@@ -56,7 +57,7 @@ func reparse(c *config.Config, extra string) (*config.Config, error) {
 }
 
 // cloneTable returns a copy of t whose maps can be changed.
-func cloneTable(t *topology.Table) *topology.Table {
+func cloneTable(t *route.Table) *route.Table {
 	n := *t
 	n.Backends = maps.Clone(t.Backends)
 	n.Directors = maps.Clone(t.Directors)

@@ -215,10 +215,10 @@ func (b *Backend) Requests() uint64 { return b.requests.Load() }
 // Failures returns the number of failed tries on b.
 func (b *Backend) Failures() uint64 { return b.failures.Load() }
 
-// ConnOpened records a new open connection to b. Called by netpoll.
+// ConnOpened records a new open connection to b. Called by proxy.
 func (b *Backend) ConnOpened() { b.open.Add(1) }
 
-// ConnClosed records that a connection to b closed. Called by netpoll.
+// ConnClosed records that a connection to b closed. Called by proxy.
 func (b *Backend) ConnClosed() { b.open.Add(-1) }
 
 // ConnIdle adds delta to b's count of idle pooled connections. Called by

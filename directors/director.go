@@ -23,7 +23,7 @@
 // explainable directors. Package directors/contrib holds the built-in
 // types written that way: least_conn, p2c and synthetic.
 //
-// This package knows nothing of gnet or of the configuration file: netpoll
+// This package knows nothing of gnet or of the configuration file: proxy
 // calls it on the request path, and topology builds it from config (which
 // asks this package's registry about the types it does not know).
 package directors

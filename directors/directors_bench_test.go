@@ -69,7 +69,7 @@ func benchHeads() []*http1.Request {
 }
 
 // BenchmarkResolve resolves one request through each director with 3, 16
-// and 256 members, the way netpoll does: one Request reused per
+// and 256 members, the way proxy does: one Request reused per
 // connection, reset per request. Each iteration parses nothing; key
 // hashing (SHA-256 of the cookie, or of the object for saintmode) is
 // included.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/directors"
-	"github.com/shellac-lb/shellac/topology"
+	"github.com/shellac-lb/shellac/app/topology"
 )
 
 // Primary is a whole custom director, the smallest useful one: every

@@ -11,7 +11,7 @@ import (
 // maxTried bounds the backends a request can exclude after failed tries.
 const maxTried = 8
 
-// Request is what a director may look at to pick a member. netpoll keeps one
+// Request is what a director may look at to pick a member. proxy keeps one
 // per client connection and resets it for each request, so it is never
 // allocated on the request path.
 type Request struct {

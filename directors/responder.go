@@ -1,6 +1,6 @@
 package directors
 
-// ResponseWriter receives a Responder's answer. netpoll implements it and
+// ResponseWriter receives a Responder's answer. proxy implements it and
 // frames the response (status line, Content-Length, Connection) itself.
 type ResponseWriter interface {
 	// WriteStatus sets the status code; 200 if never called.

@@ -153,7 +153,7 @@ func TestChunkDecoderAfterDone(t *testing.T) {
 
 func TestChunkDecoderErrors(t *testing.T) {
 	cases := []struct{ name, body string }{
-		// From netpoll/smuggle_test.go.
+		// From proxy/smuggle_test.go.
 		{"size not hex", "zz\r\nhello\r\n0\r\n\r\n"},
 		{"size 0x", "0x5\r\nhello\r\n0\r\n\r\n"},
 		{"size overflow", "fffffffffffffffffff\r\nhello\r\n0\r\n\r\n"},

@@ -177,7 +177,7 @@ func checkRequest(t *testing.T, r *Request, w reqWant) {
 	}
 }
 
-// malformedRequests holds every case of netpoll's
+// malformedRequests holds every case of proxy's
 // TestMalformedRequestsNeverReachBackend whose status comes from Parse, and
 // more.
 var malformedRequests = []struct {
@@ -185,7 +185,7 @@ var malformedRequests = []struct {
 	req    string
 	status int
 }{
-	// From netpoll/smuggle_test.go.
+	// From proxy/smuggle_test.go.
 	{"no host in 1.1", "GET / HTTP/1.1\r\n\r\n", 400},
 	{"two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
 	{"host with space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},

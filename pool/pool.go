@@ -1,7 +1,7 @@
 // Package pool keeps idle keep-alive connections to backends. Each event
 // loop owns one Idle: a LIFO stack per backend (the most recently used
 // connection is the warmest), so the request path takes a connection
-// without any lock. Idle holds connections of any comparable type; netpoll
+// without any lock. Idle holds connections of any comparable type; proxy
 // stores its gnet-backed backend connections here.
 package pool
 

@@ -29,7 +29,7 @@ func benchDirectors(tb testing.TB, n int) []directors.Cluster {
 }
 
 // BenchmarkResolve resolves one request through least_conn and p2c with 3,
-// 16 and 256 members, as netpoll does: one Request per connection, reset
+// 16 and 256 members, as proxy does: one Request per connection, reset
 // per request. least_conn reads every member's in-flight count; p2c reads
 // two.
 func BenchmarkResolve(b *testing.B) {

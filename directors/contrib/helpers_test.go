@@ -33,7 +33,7 @@ func fill(t testing.TB, d directors.Cluster, bs []*directors.Backend, ws []float
 	}
 }
 
-// busy starts n requests on b, as netpoll does when it sends one.
+// busy starts n requests on b, as proxy does when it sends one.
 func busy(b *directors.Backend, n int) {
 	for range n {
 		b.Begin()

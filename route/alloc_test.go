@@ -1,0 +1,5 @@
+package route
+
+import "testing"
+
+func testingAllocs(f func()) float64 { return testing.AllocsPerRun(100, f) }

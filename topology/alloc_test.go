@@ -1,5 +1,0 @@
-package topology
-
-import "testing"
-
-func testingAllocs(f func()) float64 { return testing.AllocsPerRun(100, f) }
