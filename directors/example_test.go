@@ -3,9 +3,9 @@ package directors_test
 import (
 	"fmt"
 
+	"github.com/shellac-lb/shellac/app/topology"
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/directors"
-	"github.com/shellac-lb/shellac/app/topology"
 )
 
 // Primary is a whole custom director, the smallest useful one: every

@@ -42,8 +42,8 @@ type exchange struct {
 // exchangeState is the part of an exchange that starts at zero with each
 // request.
 type exchangeState struct {
-	active bool   // begun and not yet done or refused
-	phase  phase  // the backend side's progress
+	active bool  // begun and not yet done or refused
+	phase  phase // the backend side's progress
 	be     *backendConn
 	route  *route.Route
 	b      *directors.Backend // backend of the current try
