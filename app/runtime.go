@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -19,10 +18,10 @@ import (
 //  1. refuse what the configuration model cannot express, with a message
 //     that says why (a saintmode director has one member, a director needs
 //     at least one, a route cannot lose its target);
-//  2. apply the change to a copy of the running configuration and validate
-//     it by writing it as TOML and parsing it back (config.Parse does every
-//     check a file gets), so GET /config always shows a configuration that
-//     loads;
+//  2. apply the change as a typed edit (config.PutBackend, …) to a copy of
+//     the running configuration, validated by the same checks as a file
+//     (config.Config.With), so GET /config always shows a configuration
+//     that loads;
 //  3. change the live objects in place where the directors allow it
 //     (Set.Add and Set.Remove publish a new member snapshot atomically), or
 //     rebuild the topology as a reload does when a backend's connection
@@ -31,30 +30,6 @@ import (
 //
 // Requests in flight keep the backend they resolved to; a removed backend
 // takes no new request and its connections close once idle.
-
-// reparse returns c written as TOML, with extra appended, and parsed
-// back: a deep copy of c when extra is empty, and the validation of every
-// run-time change. Errors lose their positions, which would point into
-// the generated text.
-func reparse(c *config.Config, extra string) (*config.Config, error) {
-	text, err := c.TOML()
-	if err != nil {
-		return nil, err
-	}
-	if extra != "" {
-		text = append(append(text, '\n'), extra...)
-	}
-	n, err := config.Parse("", text)
-	var errs config.Errors
-	if errors.As(err, &errs) {
-		out := make(config.Errors, len(errs))
-		for i, e := range errs {
-			out[i] = &config.Error{Msg: e.Msg}
-		}
-		return nil, out
-	}
-	return n, err
-}
 
 // cloneTable returns a copy of t whose maps can be changed.
 func cloneTable(t *route.Table) *route.Table {
@@ -89,16 +64,7 @@ func (a *App) commit(err error) error {
 func (a *App) PutBackend(name string, fields map[string]any) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	frag, err := tomlTable("backends", name, fields)
-	if err != nil {
-		return err
-	}
-	base, err := reparse(a.cfg, "")
-	if err != nil {
-		return err
-	}
-	delete(base.Backends, name)
-	cfg, err := reparse(base, frag)
+	cfg, err := a.cfg.With(config.PutBackend{Name: name, Fields: fields})
 	if err != nil {
 		return a.commit(err)
 	}
@@ -144,15 +110,7 @@ func (a *App) DeleteBackend(name string) error {
 	if err := a.checkRemovable(name); err != nil {
 		return err
 	}
-	base, err := reparse(a.cfg, "")
-	if err != nil {
-		return err
-	}
-	delete(base.Backends, name)
-	for _, dc := range base.Directors {
-		dropMember(dc, name)
-	}
-	cfg, err := reparse(base, "")
+	cfg, err := a.cfg.With(config.DeleteBackend{Name: name})
 	if err != nil {
 		return a.commit(err)
 	}
@@ -199,14 +157,6 @@ func (a *App) checkRemovable(name string) error {
 	return nil
 }
 
-// dropMember removes name from dc's members and from the per-member
-// options.
-func dropMember(dc *config.Director, name string) {
-	dc.Members = slices.DeleteFunc(dc.Members, func(m string) bool { return m == name })
-	delete(dc.Weights, name)
-	delete(dc.Idents, name)
-}
-
 // SetHealth sets the operator override of the backend name, as varnishadm
 // backend.set_health: directors see it at once. It is not part of the
 // configuration; it survives reloads that keep the backend. Takes a.mu.
@@ -251,21 +201,7 @@ func (a *App) PutMember(director, member string, weight float64) error {
 			return admin.Errorf(http.StatusBadRequest, "director %q is %s: it takes no weights (random and hash do)", director, dc.Type)
 		}
 	}
-	base, err := reparse(a.cfg, "")
-	if err != nil {
-		return err
-	}
-	bd := base.Directors[director]
-	if !slices.Contains(bd.Members, member) {
-		bd.Members = append(bd.Members, member)
-	}
-	if weight > 0 {
-		if bd.Weights == nil {
-			bd.Weights = map[string]float64{}
-		}
-		bd.Weights[member] = weight
-	}
-	cfg, err := reparse(base, "")
+	cfg, err := a.cfg.With(config.PutMember{Director: director, Member: member, Weight: weight})
 	if err != nil {
 		return a.commit(err)
 	}
@@ -295,12 +231,7 @@ func (a *App) DeleteMember(director, member string) error {
 	if len(dc.Members) == 1 {
 		return admin.Errorf(http.StatusConflict, "%q is the only member of director %q, and a director needs one", member, director)
 	}
-	base, err := reparse(a.cfg, "")
-	if err != nil {
-		return err
-	}
-	dropMember(base.Directors[director], member)
-	cfg, err := reparse(base, "")
+	cfg, err := a.cfg.With(config.DeleteMember{Director: director, Member: member})
 	if err != nil {
 		return a.commit(err)
 	}

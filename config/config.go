@@ -8,7 +8,7 @@
 // (validate.go, validate_directors.go). Every problem found is reported,
 // each at the line and column of the key or table it concerns.
 //
-// A Config is plain data: the topology package builds the live backends
+// A Config is plain data: package app/topology builds the live backends
 // and directors from it, and nothing on the request path uses these types.
 //
 // Director and backend types registered by Go code (directors.Register,
@@ -19,8 +19,9 @@
 // itself and keeps every other key as a raw TOML value in Options; it then
 // has the type's factory validate them (directors.NewRegistered), and
 // reports each error the factory returns at the line of the key it names.
-// The built-in extension types (least_conn, p2c, synthetic, in package
-// directors/contrib) are registered by importing that package here.
+// The registry is filled by whoever assembles the program: package app
+// registers the built-in extension types (least_conn, p2c, synthetic, in
+// package directors/contrib), so every shellac binary knows them.
 package config
 
 import (
@@ -29,8 +30,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	_ "github.com/shellac-lb/shellac/directors/contrib" // registers least_conn, p2c, synthetic
 )
 
 // Config is a whole configuration file, with defaults applied.

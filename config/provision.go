@@ -1,38 +1,50 @@
 package config
 
-import "time"
+import (
+	"time"
 
-// Defaults (SPEC section 2).
+	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/health"
+	"github.com/shellac-lb/shellac/http1"
+	"github.com/shellac-lb/shellac/pool"
+	"github.com/shellac-lb/shellac/proxy"
+)
+
+// Defaults (docs/spec.md, section 2). Each one that a package of the data
+// plane also applies is that package's constant, so the two cannot drift:
+// the limits are http1's, the server's proxy's, the probes' health's, the
+// connection settings pool's and proxy's, the directors' directors'.
 const (
-	DefaultListen              = "127.0.0.1:8080"
-	DefaultShutdownTimeout     = 30 * time.Second
-	DefaultMaxConnections      = 100000
-	DefaultMaxRequestLineBytes = 8192
-	DefaultMaxHeaderBytes      = 65536
-	DefaultMaxHeaders          = 100
-	DefaultClientHeaderTimeout = 10 * time.Second
-	DefaultClientIdleTimeout   = 60 * time.Second
-	DefaultAdminListen         = "127.0.0.1:9091"
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultAdminListen     = "127.0.0.1:9091"
 
-	DefaultProbeURL       = "/"
-	DefaultExpectedStatus = 200
-	DefaultProbeInterval  = 5 * time.Second
-	DefaultProbeTimeout   = 2 * time.Second
-	DefaultProbeWindow    = 8
-	DefaultProbeThreshold = 3
+	DefaultMaxConnections      = proxy.DefaultMaxConnections
+	DefaultMaxRequestLineBytes = http1.DefaultMaxRequestLine
+	DefaultMaxHeaderBytes      = http1.DefaultMaxHeaderBytes
+	DefaultMaxHeaders          = http1.DefaultMaxHeaders
+	DefaultClientHeaderTimeout = proxy.DefaultClientHeaderTimeout
+	DefaultClientIdleTimeout   = proxy.DefaultClientIdleTimeout
 
-	DefaultConnectTimeout      = 3500 * time.Millisecond
-	DefaultFirstByteTimeout    = 60 * time.Second
-	DefaultBetweenBytesTimeout = 60 * time.Second
-	DefaultBackendMaxIdle      = 64
-	DefaultBackendIdleTimeout  = 30 * time.Second
+	DefaultProbeURL       = health.DefaultURL
+	DefaultExpectedStatus = health.DefaultExpectedStatus
+	DefaultProbeInterval  = health.DefaultInterval
+	DefaultProbeTimeout   = health.DefaultTimeout
+	DefaultProbeWindow    = health.DefaultWindow
+	DefaultProbeThreshold = health.DefaultThreshold
 
-	DefaultReplicas           = 67
-	DefaultBy                 = "hash" // "key" when key is set
+	DefaultConnectTimeout      = pool.DefaultConnectTimeout
+	DefaultFirstByteTimeout    = proxy.DefaultFirstByteTimeout
+	DefaultBetweenBytesTimeout = proxy.DefaultBetweenBytesTimeout
+	DefaultBackendMaxIdle      = pool.DefaultMaxIdle
+	DefaultBackendIdleTimeout  = pool.DefaultIdleTimeout
+
+	DefaultReplicas           = directors.DefaultReplicas
+	DefaultBy                 = "hash" // "key" when key is set (directors.ParseBy)
 	DefaultHealthy            = "chosen"
-	DefaultWarmup             = -1.0
+	DefaultWarmup             = -1.0 // Varnish's default (directors.NewShard)
 	DefaultDigest             = DigestSHA256
-	DefaultSaintmodeThreshold = 10
+	DefaultSaintmodeThreshold = directors.DefaultSaintmodeThreshold
 )
 
 // provision fills in the defaults of every key that was not written.

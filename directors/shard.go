@@ -42,7 +42,7 @@ func NewShard(name string, opts ShardOptions) (*Shard, error) {
 		return nil, fmt.Errorf("directors: shard %s: rampup %v < 0", name, opts.Rampup)
 	}
 	if opts.Replicas == 0 {
-		opts.Replicas = 67
+		opts.Replicas = DefaultReplicas
 	}
 	opts.Warmup = max(opts.Warmup, 0)
 	d := &Shard{name: name, opts: opts, idents: maps.Clone(opts.Idents)}

@@ -37,11 +37,21 @@ const (
 	HealthyAll
 )
 
+// DefaultReplicas is the number of ring points per member of weight 1
+// when ShardOptions.Replicas is 0: Varnish's default.
+const DefaultReplicas = 67
+
+// DefaultSaintmodeThreshold is Varnish's default saintmode threshold: with
+// that many (backend, object) pairs blacklisted at once, the whole member
+// is sick. NewSaintmode takes 0 as "no limit"; the configuration's default
+// is this.
+const DefaultSaintmodeThreshold = 10
+
 // ShardOptions configure a shard director. The zero value is Varnish's
 // default shard: 67 replicas, by=HASH, alt 0, healthy=CHOSEN, no rampup,
 // no warmup, SHA-256.
 type ShardOptions struct {
-	Replicas int           // ring points per member of weight 1; 0 means 67
+	Replicas int           // ring points per member of weight 1; 0 means DefaultReplicas
 	By       By            // what is hashed
 	Key      Key           // the key sources, with By == ByKey
 	Alt      int           // 0: first choice; n: n-th alternative (clamped to members-1)

@@ -13,6 +13,7 @@ import (
 // Defaults applied by ProbeSpec.Provision, those of varnishd
 // (vbp_set_defaults).
 const (
+	DefaultURL            = "/"
 	DefaultInterval       = 5 * time.Second
 	DefaultTimeout        = 2 * time.Second
 	DefaultWindow         = 8
@@ -61,7 +62,7 @@ type ProbeSpec struct {
 // Threshold, as varnishd does before it starts a probe.
 func (s ProbeSpec) Provision() ProbeSpec {
 	if s.URL == "" && len(s.Request) == 0 {
-		s.URL = "/"
+		s.URL = DefaultURL
 	}
 	if s.ExpectedStatus == 0 {
 		s.ExpectedStatus = DefaultExpectedStatus

@@ -10,8 +10,13 @@ import (
 	"github.com/shellac-lb/shellac/directors"
 )
 
-// DefaultConnectTimeout applies when a backend sets none (Varnish's 3.5s).
-const DefaultConnectTimeout = 3500 * time.Millisecond
+// Defaults of the backend settings the pool applies (Varnish's connect
+// timeout). DefaultConnectTimeout is also used when a backend sets none.
+const (
+	DefaultConnectTimeout = 3500 * time.Millisecond
+	DefaultMaxIdle        = 64               // idle connections kept per backend, over all loops
+	DefaultIdleTimeout    = 30 * time.Second // an idle connection is closed after this
+)
 
 // ErrConnectTimeout reports a connect that did not finish in time.
 var ErrConnectTimeout = errors.New("pool: connect timeout")

@@ -28,6 +28,19 @@ import (
 	"github.com/shellac-lb/shellac/route"
 )
 
+// Defaults of the proxy's settings. The configuration's defaults are
+// these; a zero Options field takes them too, except the backend timeouts,
+// where zero means none.
+const (
+	DefaultMaxConnections      = 100000
+	DefaultClientHeaderTimeout = 10 * time.Second
+	DefaultClientIdleTimeout   = 60 * time.Second
+	// DefaultFirstByteTimeout and DefaultBetweenBytesTimeout are the
+	// backend timeouts a configuration gets when it sets none.
+	DefaultFirstByteTimeout    = 60 * time.Second
+	DefaultBetweenBytesTimeout = 60 * time.Second
+)
+
 // Options configure a Server. Zero values take the defaults noted.
 type Options struct {
 	// Listen addresses: "host:port" or "unix:/path". At least one.
@@ -40,7 +53,7 @@ type Options struct {
 	// X-Forwarded-Proto and X-Forwarded-Host.
 	XForwardedFor bool
 	// MaxConnections caps client connections; past it new ones are closed
-	// at once. 0 = 100000.
+	// at once. 0 = DefaultMaxConnections.
 	MaxConnections int
 	// Limits bound request heads (414, 431).
 	Limits http1.Limits
@@ -62,13 +75,13 @@ type Options struct {
 
 func (o *Options) setDefaults() {
 	if o.MaxConnections <= 0 {
-		o.MaxConnections = 100000
+		o.MaxConnections = DefaultMaxConnections
 	}
 	if o.ClientHeaderTimeout <= 0 {
-		o.ClientHeaderTimeout = 10 * time.Second
+		o.ClientHeaderTimeout = DefaultClientHeaderTimeout
 	}
 	if o.ClientIdleTimeout <= 0 {
-		o.ClientIdleTimeout = 60 * time.Second
+		o.ClientIdleTimeout = DefaultClientIdleTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
