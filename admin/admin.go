@@ -1,4 +1,4 @@
-// Package admin serves shellac's admin API (SPEC section 5): JSON over
+// Package admin serves shellac's admin API (docs/spec.md section 5): JSON over
 // HTTP for status, run-time changes, reloads and explanations, plus a
 // Prometheus /metrics endpoint. It drives the running instance through
 // the Control interface and never touches the request path: metrics read

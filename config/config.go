@@ -1,4 +1,4 @@
-// Package config reads shellac's TOML configuration (SPEC section 2).
+// Package config reads shellac's TOML configuration (docs/spec.md section 2).
 //
 // Parse works in phases, each in its own file: the TOML is parsed into
 // plain values (BurntSushi/toml) and a position index of every key

@@ -20,7 +20,7 @@ func defaultBackend(name, addr string) *Backend {
 	}
 }
 
-// specConfig is what testdata/spec.toml (SPEC section 2's example) means.
+// specConfig is what testdata/spec.toml (the example of docs/spec.md section 2) means.
 func specConfig() *Config {
 	app1 := defaultBackend("app1", "127.0.0.1:9001")
 	app1.Probe = "http_ok"

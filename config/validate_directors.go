@@ -9,7 +9,7 @@ import (
 	"github.com/shellac-lb/shellac/directors"
 )
 
-// directorTypes are the core director types, in SPEC order.
+// directorTypes are the core director types, in docs/spec.md order.
 var directorTypes = []string{RoundRobin, Fallback, Random, Hash, Shard, Saintmode}
 
 // allDirectorTypes returns the core types, then the registered ones.

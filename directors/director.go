@@ -7,7 +7,7 @@
 // lock and allocates nothing. Membership and weight changes build a new
 // immutable snapshot that is swapped in atomically (see Set).
 //
-// The directors are those of SPEC section 3, with Varnish 7.1 semantics:
+// The directors are those of docs/spec.md section 3, with Varnish 7.1 semantics:
 // RoundRobin, Fallback, Random, Hash, Shard (consistent hashing, with
 // Varnish's exact key→backend mapping, plus bounded loads) and Saintmode
 // (per-object blacklists). Each is a small pick function over Set, the

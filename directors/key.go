@@ -23,7 +23,7 @@ type keySource struct {
 	name string // header, cookie or query parameter name
 }
 
-// Key is a compiled list of key sources (SPEC "key"): per request, the
+// Key is a compiled list of key sources (docs/spec.md section 2, "key"): per request, the
 // sources' bytes are concatenated and hashed as Varnish's shard.key() and
 // hash.backend() hash their strings. Compile it once with ParseKey; the
 // zero Key has no sources and hashes the empty string.

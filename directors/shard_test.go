@@ -117,7 +117,7 @@ func TestShardMembershipChanges(t *testing.T) {
 	}
 }
 
-// TestShardOrderIndependent checks SPEC: whatever the order of members,
+// TestShardOrderIndependent checks docs/spec.md section 3: whatever the order of members,
 // two shards map every key identically (also with alt and a sick member).
 func TestShardOrderIndependent(t *testing.T) {
 	bs := testBackends("s", 12)

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// TestStackShardOverSaintmode is the cache set-up of SPEC: a shard over
+// TestStackShardOverSaintmode is the cache set-up of docs/spec.md section 2: a shard over
 // saintmode directors over backends. A failed object moves to its ring
 // successor alone; once threshold objects fail, every key of the member
 // moves, exactly as if it were removed.

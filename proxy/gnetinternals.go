@@ -15,8 +15,8 @@ package proxy
 //     epoll_data holds the fd (the poll_opt build tag stores a pointer there,
 //     hence the build constraint above). gnet itself re-arms EPOLLIN when it
 //     changes interest after a write, so the callers re-pause after writing
-//     and on any read that slips through; see conn.go.
-//   - stopListening removes each loop's listening sockets from its epoll set
+//     and on any read that slips through (clientConn.write, backendConn.write).
+//   - unwatchListeners and shutdownListeners remove each loop's listening sockets from its epoll set
 //     and shuts them down, so the kernel stops queueing connections for us
 //     (with SO_REUSEPORT they go to the other listeners, e.g. a new process).
 //
@@ -44,7 +44,7 @@ import (
 
 // errInternals reports that gnet's internal layout is not what this file
 // expects, i.e. gnet was upgraded and this file must be revisited.
-var errInternals = errors.New("netpoll: gnet internals changed; revisit netpoll/gnetinternals.go")
+var errInternals = errors.New("proxy: gnet internals changed; revisit proxy/gnetinternals.go")
 
 // loopEpollFD returns the epoll file descriptor of a gnet event loop:
 // (*gnet.eventloop).poller.fd.
@@ -131,7 +131,7 @@ func engineListeners(eng gnet.Engine) ([]listenerFD, error) {
 }
 
 // Interest masks as gnet sets them on level-triggered loops
-// (netpoll.ReadEvents = EPOLLIN|EPOLLPRI, WriteEvents = EPOLLOUT).
+// (gnet's internal netpoll.ReadEvents = EPOLLIN|EPOLLPRI, WriteEvents = EPOLLOUT).
 const (
 	evRead  = unix.EPOLLIN | unix.EPOLLPRI
 	evWrite = unix.EPOLLOUT
@@ -161,7 +161,7 @@ func resumeRead(epfd, fd int, writePending bool) error {
 
 func epollMod(epfd, fd int, events uint32) error {
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_MOD, fd, &unix.EpollEvent{Events: events, Fd: int32(fd)}); err != nil {
-		return fmt.Errorf("netpoll: epoll_ctl mod fd %d: %w", fd, err)
+		return fmt.Errorf("proxy: epoll_ctl mod fd %d: %w", fd, err)
 	}
 	return nil
 }
@@ -173,7 +173,7 @@ func unwatchListeners(lns []listenerFD) error {
 	var first error
 	for _, l := range lns {
 		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, l.fd, nil); err != nil && !errors.Is(err, unix.ENOENT) && first == nil {
-			first = fmt.Errorf("netpoll: epoll_ctl del listener %d: %w", l.fd, err)
+			first = fmt.Errorf("proxy: epoll_ctl del listener %d: %w", l.fd, err)
 		}
 	}
 	return first
@@ -190,7 +190,7 @@ func shutdownListeners(lns []listenerFD) error {
 	var first error
 	for _, l := range lns {
 		if err := unix.Shutdown(l.fd, unix.SHUT_RDWR); err != nil && !errors.Is(err, unix.ENOTCONN) && first == nil {
-			first = fmt.Errorf("netpoll: shutdown listener %d: %w", l.fd, err)
+			first = fmt.Errorf("proxy: shutdown listener %d: %w", l.fd, err)
 		}
 	}
 	return first

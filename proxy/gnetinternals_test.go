@@ -94,7 +94,7 @@ func fdLink(fd int) string {
 }
 
 // TestGnetInternals fails loudly when a gnet upgrade moves the unexported
-// fields netpoll reads: the loop's epoll fd and the engine's listeners.
+// fields the proxy reads: the loop's epoll fd and the engine's listeners.
 func TestGnetInternals(t *testing.T) {
 	p := &internalsProbe{eng: make(chan gnet.Engine, 1), opened: make(chan gnet.Conn, 4)}
 	eng, addr := startProbe(t, p, 2)

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/shellac-lb/shellac/directors"
-	"github.com/shellac-lb/shellac/http1"
 	"github.com/shellac-lb/shellac/internal/testutil"
 	"github.com/shellac-lb/shellac/route"
 )
@@ -243,5 +241,3 @@ func parallel(n int, fn func(i int) error) error {
 	return <-errs
 }
 
-var _ = context.Background
-var _ = http1.ErrNeedMore

@@ -1,12 +1,18 @@
-// Package netpoll is shellac's request path: a gnet engine whose event loops
-// accept client connections, parse HTTP/1.1 with package http1, resolve a
-// backend through package directors, and forward over keep-alive backend
-// connections that live on the same loop as the client (package pool), so
-// the request path takes no locks. Bodies stream in both directions with
-// bounded buffering; timeouts run on a per-loop timer wheel.
+// Package proxy is shellac's request path: a gnet engine whose event loops
+// accept client connections, parse HTTP/1.1 with package http1, match a
+// route (package route), resolve a backend through package directors, and
+// forward over keep-alive backend connections that live on the same loop
+// as the client (package pool), so the request path takes no locks.
+// Bodies stream in both directions with bounded buffering; timeouts run on
+// a per-loop timer wheel.
 //
-// Connection state machines are in client.go and backend.go; the one place
-// that reaches into gnet's internals is gnetinternals.go.
+// A request's life is owned by its exchange (exchange.go; the request
+// body in upload.go, the response in response.go, pipes in tunnel.go);
+// the client and backend connections (client.go, backend.go) are I/O
+// endpoints that report events to it. Every status the proxy answers by
+// itself comes from failure.go's statusFor. loop.go holds each event
+// loop's state, dial.go the connects, timer.go the timer wheel; the one
+// place that reaches into gnet's internals is gnetinternals.go.
 package proxy
 
 import (
@@ -157,12 +163,12 @@ func (s *Server) Table() *route.Table { return s.table.Load() }
 func gnetAddr(a string) (string, error) {
 	if p, ok := strings.CutPrefix(a, "unix:"); ok {
 		if p == "" {
-			return "", fmt.Errorf("netpoll: empty unix socket path in %q", a)
+			return "", fmt.Errorf("proxy: empty unix socket path in %q", a)
 		}
 		return "unix://" + p, nil
 	}
 	if a == "" {
-		return "", errors.New("netpoll: empty listen address")
+		return "", errors.New("proxy: empty listen address")
 	}
 	return "tcp://" + a, nil
 }
@@ -171,10 +177,10 @@ func gnetAddr(a string) (string, error) {
 // error that kept it from starting.
 func (s *Server) Start() error {
 	if len(s.opts.Listen) == 0 {
-		return errors.New("netpoll: no listen address")
+		return errors.New("proxy: no listen address")
 	}
 	if !s.started.CompareAndSwap(false, true) {
-		return errors.New("netpoll: server already started")
+		return errors.New("proxy: server already started")
 	}
 	addrs := make([]string, len(s.opts.Listen))
 	for i, a := range s.opts.Listen {
@@ -212,7 +218,7 @@ func (s *Server) Start() error {
 		return nil
 	case err := <-s.done:
 		if err == nil {
-			err = errors.New("netpoll: engine stopped during start")
+			err = errors.New("proxy: engine stopped during start")
 		}
 		return err
 	}
@@ -332,7 +338,7 @@ func (s *Server) Conns() int64 { return s.conns.Load() }
 // is left or ctx expires.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if !s.stopping.CompareAndSwap(false, true) {
-		return errors.New("netpoll: already shutting down")
+		return errors.New("proxy: already shutting down")
 	}
 	s.draining.Store(true)
 	if lns, err := engineListeners(s.eng); err == nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/shellac-lb/shellac/directors/contrib"
 )
 
-// TestBuildExamples builds every example configuration and the SPEC
+// TestBuildExamples builds every example configuration and the docs/spec.md
 // example, and checks each director has the type its configuration names
 // and resolves a request to a backend.
 func TestBuildExamples(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	benchpkg "github.com/shellac-lb/shellac/bench"
 )
 
-// bench runs the benchmark harness, `shellac bench` (SPEC section 6).
+// bench runs the benchmark harness, `shellac bench` (docs/spec.md section 6).
 func bench(args []string, stdout, stderr io.Writer) int {
 	return benchpkg.Main(args, stdout, stderr)
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Synthetic is the built-in custom backend that answers every request
-// itself with a fixed status, headers and body (SPEC: type = "synthetic"),
+// itself with a fixed status, headers and body (docs/spec.md section 2: type = "synthetic"),
 // as Varnish's synthetic responses; a maintenance page behind a fallback
 // director, for instance. It is a directors.Responder, registered like any
 // custom backend type.
