@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/route"
 )
 
 // validate checks the provisioned configuration as a whole. Directors
@@ -213,8 +214,9 @@ func (p *parser) validateBackend(c *Config, b *Backend, path []string) {
 	}
 }
 
-// retryKinds are the values of a route's retry_on.
-var retryKinds = []string{"connect", "reset", "5xx", "timeout"}
+// retryKinds are the values of a route's retry_on: route's list, which
+// the table builder reads too.
+var retryKinds = route.RetryOnNames()
 
 func (p *parser) validateRoute(c *Config, r *Route, path []string) {
 	at := func(key string) []string { return sub(path, key) }

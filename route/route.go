@@ -7,8 +7,6 @@
 package route
 
 import (
-	"time"
-
 	"github.com/shellac-lb/shellac/directors"
 )
 
@@ -130,30 +128,4 @@ func (t *Table) Index(rt *Route) int {
 		}
 	}
 	return -1
-}
-
-// Blacklisting reports whether a failure of kind k blacklists the failed
-// (backend, object) in the saintmode directors on the resolution path:
-// the route has a blacklist TTL and k is one of its retry_on kinds. It
-// does so whether or not a retry follows, as Varnish users call
-// saintmode.blacklist() before return(retry).
-func (p RetryPolicy) Blacklisting(k RetryOn) bool {
-	return p.Blacklist > 0 && p.On.Has(k)
-}
-
-// RetryPolicy is a route's retry settings (retries, retry_on, blacklist).
-type RetryPolicy struct {
-	// Max is how many other backends are tried after the first try fails.
-	Max int
-	// On is the set of failure kinds retried.
-	On RetryOn
-	// Blacklist, when positive, blacklists a failed (backend, object) for
-	// this long in every saintmode director on the resolution path.
-	Blacklist time.Duration
-}
-
-// Allows reports whether the policy retries a failure of kind k after
-// tries tries (the first try counts as one).
-func (p RetryPolicy) Allows(k RetryOn, tries int) bool {
-	return tries <= p.Max && p.On.Has(k)
 }

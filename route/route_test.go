@@ -63,3 +63,52 @@ func TestTableFirstMatchWins(t *testing.T) {
 		t.Errorf("Match allocates %v times", n)
 	}
 }
+
+func TestRetryOnNames(t *testing.T) {
+	names := RetryOnNames()
+	if len(names) != 4 {
+		t.Fatalf("RetryOnNames() = %v; want the four kinds", names)
+	}
+	var all RetryOn
+	for _, n := range names {
+		k, ok := ParseRetryOn(n)
+		if !ok || all.Has(k) {
+			t.Errorf("ParseRetryOn(%q) = %v, %v; want a new kind", n, k, ok)
+		}
+		all |= k
+	}
+	if got := all.String(); got != "connect,reset,5xx,timeout" {
+		t.Errorf("String() = %q", got)
+	}
+	if _, ok := ParseRetryOn("503"); ok {
+		t.Error(`ParseRetryOn("503") accepted`)
+	}
+}
+
+func TestRetryPolicy(t *testing.T) {
+	p := RetryPolicy{Max: 2, On: RetryConnect | Retry5xx, Blacklist: 0}
+	tests := []struct {
+		k     RetryOn
+		tries int
+		want  bool
+	}{
+		{RetryConnect, 1, true},
+		{RetryConnect, 2, true},
+		{RetryConnect, 3, false}, // two retries done
+		{Retry5xx, 1, true},
+		{RetryReset, 1, false},
+		{RetryTimeout, 1, false},
+	}
+	for _, tc := range tests {
+		if got := p.Allows(tc.k, tc.tries); got != tc.want {
+			t.Errorf("Allows(%v, %d) = %v; want %v", tc.k, tc.tries, got, tc.want)
+		}
+	}
+	if p.Blacklisting(RetryConnect) {
+		t.Error("Blacklisting without a blacklist TTL")
+	}
+	p.Blacklist = 1
+	if !p.Blacklisting(Retry5xx) || p.Blacklisting(RetryReset) {
+		t.Error("Blacklisting must follow retry_on once a TTL is set")
+	}
+}
