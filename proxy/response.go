@@ -147,13 +147,7 @@ func (ex *exchange) pumpResponse(prefix []byte) {
 			continue
 		}
 		l.hw.note(&l.hw.backendIn, len(buf))
-		ob := cl.outbound()
-		l.hw.note(&l.hw.clientOut, ob)
-		if ob > highWater {
-			be.pause()
-			be.stopTimer()
-			cl.armIdle()
-			cl.watchDrain()
+		if ex.throttleDownload() {
 			return
 		}
 		be.armTimer(int64(be.b.Config().BetweenBytesTimeout))

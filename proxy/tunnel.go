@@ -61,12 +61,10 @@ func (ex *exchange) pumpTunnelUp() {
 		return
 	}
 	cl.armIdle()
-	ok := be.write(buf)
-	cl.consume(len(buf))
-	if ok && be.outbound() > highWater {
-		cl.pause()
-		be.watchDrain()
+	if be.write(buf) {
+		ex.throttleUpload()
 	}
+	cl.consume(len(buf))
 }
 
 // pumpTunnelDown forwards the backend's bytes to the client.
@@ -81,10 +79,8 @@ func (ex *exchange) pumpTunnelDown() {
 		return
 	}
 	cl.armIdle()
-	ok := cl.write(buf)
-	be.consume(len(buf))
-	if ok && cl.outbound() > highWater {
-		be.pause()
-		cl.watchDrain()
+	if cl.write(buf) {
+		ex.throttleDownload()
 	}
+	be.consume(len(buf))
 }

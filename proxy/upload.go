@@ -39,11 +39,7 @@ func (ex *exchange) pumpUpload() {
 			break
 		}
 		l.hw.note(&l.hw.clientIn, len(buf))
-		ob := be.outbound()
-		l.hw.note(&l.hw.backendOut, ob)
-		if ob > highWater {
-			cl.pause()
-			be.watchDrain()
+		if ex.throttleUpload() {
 			break
 		}
 	}
@@ -121,4 +117,37 @@ func (ex *exchange) discardBody() {
 			return
 		}
 	}
+}
+
+// throttleUpload applies backpressure upstream: when the backend has more
+// than highWater bytes unsent, the client stops being read until the
+// backend's output drains (backendDrained). It reports whether it paused.
+func (ex *exchange) throttleUpload() bool {
+	ob := ex.be.outbound()
+	ex.cl.l.hw.note(&ex.cl.l.hw.backendOut, ob)
+	if ob <= highWater {
+		return false
+	}
+	ex.cl.pause()
+	ex.be.watchDrain()
+	return true
+}
+
+// throttleDownload applies backpressure downstream: when the client has
+// more than highWater bytes unsent, the backend stops being read (and its
+// between-bytes timer stops: the stall is the client's, timed by its idle
+// timeout) until the client's output drains (clientDrained). It reports
+// whether it paused.
+func (ex *exchange) throttleDownload() bool {
+	cl, be := ex.cl, ex.be
+	ob := cl.outbound()
+	cl.l.hw.note(&cl.l.hw.clientOut, ob)
+	if ob <= highWater {
+		return false
+	}
+	be.pause()
+	be.stopTimer()
+	cl.armIdle()
+	cl.watchDrain()
+	return true
 }
