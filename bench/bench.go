@@ -335,9 +335,20 @@ func (h *harness) setupTargets(ctx context.Context) error {
 			continue
 		}
 		h.targets = append(h.targets, t)
+		if name == "shellac" && h.o.baselineBin != "" {
+			b := &target{name: baselineTarget, peer: t.peer, bin: h.o.baselineBin}
+			if err := h.configure(ctx, b); err != nil {
+				h.note("skipping %s: %v", b.name, err)
+				continue
+			}
+			h.targets = append(h.targets, b)
+		}
 	}
 	return nil
 }
+
+// baselineTarget names the target -baseline-bin adds.
+const baselineTarget = "shellac-base"
 
 // configure picks ports, writes t's configuration to the output folder,
 // runs the configuration checker and reads the version.
@@ -377,7 +388,7 @@ func (h *harness) configure(ctx context.Context, t *target) error {
 		cmd.Dir = t.params.Dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			err = fmt.Errorf("%s rejects %s: %v: %s", strings.Join(argv, " "), t.cfgPath, err, strings.TrimSpace(lastLines(string(out), 5)))
-			if t.name != "shellac" {
+			if t.name != "shellac" && t.name != baselineTarget {
 				return err
 			}
 			// A stand-in given with -shellac-bin may have no check

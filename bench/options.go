@@ -26,6 +26,10 @@ type options struct {
 	quick      bool
 	generator  string // auto, wrk, builtin
 	shellacBin string
+	// baselineBin, when set, is another shellac binary run as the target
+	// "shellac-base", configured as shellac is: a before/after comparison
+	// of two builds in one run.
+	baselineBin string
 }
 
 // errUsagePrinted is returned for flag errors the flag package has
@@ -53,6 +57,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.quick, "quick", false, "smoke run in under a minute: 2s runs, one repeat, 1000 idle connections, shellac and direct only unless -targets")
 	fs.StringVar(&o.generator, "generator", "auto", "load generator: auto (wrk when on PATH), wrk or builtin")
 	fs.StringVar(&o.shellacBin, "shellac-bin", "", "binary to run as the shellac target with -config FILE (default: this executable)")
+	fs.StringVar(&o.baselineBin, "baseline-bin", "", "another shellac binary (an older build, say) run beside shellac as the target shellac-base, configured alike")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: shellac bench [flags]\n\nRuns shellac, haproxy, nginx, varnishd and caddy (those on PATH) against the same\nlocal backends and compares them.\n\n")
 		fs.PrintDefaults()

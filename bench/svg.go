@@ -9,12 +9,13 @@ import (
 
 // targetColor gives every target the same colour in every group.
 var targetColor = map[string]string{
-	"direct":  "#adb5bd",
-	"shellac": "#e8590c",
-	"haproxy": "#1c7ed6",
-	"nginx":   "#2f9e44",
-	"varnish": "#7048e8",
-	"caddy":   "#0c8599",
+	"direct":       "#adb5bd",
+	"shellac":      "#e8590c",
+	baselineTarget: "#ffa94d",
+	"haproxy":      "#1c7ed6",
+	"nginx":        "#2f9e44",
+	"varnish":      "#7048e8",
+	"caddy":        "#0c8599",
 }
 
 // Chart geometry, in SVG user units (pixels).
