@@ -373,7 +373,11 @@ func (h *harness) configure(ctx context.Context, t *target) error {
 	if err := prepareDir(t.peer, t.params); err != nil {
 		return err
 	}
-	t.cfgPath = filepath.Join(h.o.out, "configs", t.peer.configFile)
+	file := t.peer.configFile
+	if t.name != t.peer.name {
+		file = t.name + "-" + file // a second target of the same peer (shellac-base)
+	}
+	t.cfgPath = filepath.Join(h.o.out, "configs", file)
 	if err := os.WriteFile(t.cfgPath, []byte(t.peer.config(t.params)), 0o644); err != nil {
 		return err
 	}
