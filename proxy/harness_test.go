@@ -240,4 +240,3 @@ func parallel(n int, fn func(i int) error) error {
 	close(errs)
 	return <-errs
 }
-
