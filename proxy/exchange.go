@@ -82,6 +82,7 @@ type exchangeState struct {
 	tries     int
 	tryOpen   bool // b.Begin was called and End not yet
 	gotBytes  bool // some byte of the current try's response arrived
+	interim   int  // 1xx responses received on the current try
 	freeRetry bool // the retry on a stale pooled connection was used
 	fresh     bool // the next dispatch must dial a new connection
 
@@ -288,6 +289,7 @@ func (ex *exchange) dispatch(b *directors.Backend) {
 	ex.tries++
 	ex.tryOpen = true
 	ex.gotBytes = false
+	ex.interim = 0
 	ex.phase = phaseRequest
 	ex.framing = http1.FramingNone
 	b.Begin()

@@ -6,6 +6,16 @@ import (
 	"github.com/shellac-lb/shellac/http1"
 )
 
+// Interim (1xx) responses relayed per request, and accepted at all.
+const (
+	maxInterim     = 8
+	maxInterimSeen = 100
+)
+
+// errInterimFlood reports a backend that sent more than maxInterimSeen
+// interim responses to one request.
+var errInterimFlood = errors.New("proxy: backend sent too many 1xx responses")
+
 // errUnexpected101 reports a 101 answer to a request that asked for no
 // protocol switch.
 var errUnexpected101 = errors.New("proxy: backend switched protocols unasked")
@@ -45,8 +55,16 @@ func (ex *exchange) readHead() {
 				ex.startTunnelResponse(resp, n)
 				return
 			}
-			// Interim responses go through (but never to HTTP/1.0 clients).
-			if ex.minor > 0 {
+			// Interim responses go through (but never to HTTP/1.0 clients),
+			// the first maxInterim of them: more are dropped, and a backend
+			// that keeps sending them is failing.
+			ex.interim++
+			if ex.interim > maxInterimSeen {
+				ex.dropBackend()
+				ex.tryFailed(failure{kind: failProtocol, cause: errInterimFlood})
+				return
+			}
+			if ex.minor > 0 && ex.interim <= maxInterim {
 				out := http1.AppendInterim(l.out[:0], resp)
 				ok := cl.write(out)
 				l.out = out[:0]
