@@ -186,7 +186,7 @@ func TestBackendFaults(t *testing.T) {
 			_, err := io.WriteString(c, strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", 500)+okResponse)
 			return err == nil
 		}, directors.BackendConfig{}, 502, true},
-		{"huge head", answer("HTTP/1.1 200 OK\r\nX-Big: "+strings.Repeat("a", 70<<10)+"\r\nContent-Length: 2\r\n\r\nok"), directors.BackendConfig{}, 502, true},
+		{"huge head", answer("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 70<<10) + "\r\nContent-Length: 2\r\n\r\nok"), directors.BackendConfig{}, 502, true},
 	}
 	for _, tc := range tests {
 		for _, retry := range []bool{false, true} {
