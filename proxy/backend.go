@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/http1"
@@ -34,6 +35,8 @@ type backendConn struct {
 	reused bool // served a request before this one
 	paused bool
 	watch  watchFor
+	// finPending: shut the sending side down once the output is flushed.
+	finPending bool
 }
 
 func newBackendConn(l *loop, b *directors.Backend) *backendConn {
@@ -156,10 +159,31 @@ func (bc *backendConn) watchDrain() {
 	bc.l.addWatch(bc)
 }
 
+// shutdownWrite shuts the connection's sending side down (a FIN to the
+// backend) once what is buffered for it is sent.
+func (bc *backendConn) shutdownWrite() {
+	if bc.c.OutboundBuffered() > 0 {
+		bc.finPending = true
+		bc.l.addWatch(bc)
+		return
+	}
+	bc.finPending = false
+	_ = unix.Shutdown(bc.c.Fd(), unix.SHUT_WR)
+}
+
 // drained implements watcher.
 func (bc *backendConn) drained() bool {
 	if !bc.open() || bc.ex == nil {
 		return true
+	}
+	if bc.finPending {
+		if bc.c.OutboundBuffered() > 0 {
+			return false
+		}
+		bc.shutdownWrite()
+		if bc.watch == watchNone {
+			return true
+		}
 	}
 	if bc.c.OutboundBuffered() >= lowWater {
 		return false

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"errors"
+	"io"
 	"net"
 	"net/netip"
 
@@ -58,6 +60,9 @@ type clientConn struct {
 	// written counts the bytes written to the connection, for the
 	// exchanges' records.
 	written int64
+	// det, once the client half-closed with a response still owed, does
+	// the connection's I/O instead of gnet (halfclose.go); nil before.
+	det *detachedIO
 
 	ex exchange
 
@@ -112,22 +117,84 @@ func (cc *clientConn) onReadable() {
 	case clientTunnel:
 		cc.ex.pumpTunnelUp()
 	default:
-		discard(cc.c, discardAll)
+		cc.consume(discardAll)
 	}
 }
+
+// The connection's I/O primitives. Everything else in this file and in the
+// exchange goes through them, so that a half-closed client (det) and,
+// later, other transports slot in here.
 
 // input returns the bytes buffered from the client, valid until the next
 // consume or the end of the callback: do not retain, copy instead.
 func (cc *clientConn) input() []byte {
+	if cc.det != nil {
+		return cc.det.in
+	}
 	buf, _ := cc.c.Peek(-1)
 	return buf
 }
 
-// consume drops the first n buffered bytes.
-func (cc *clientConn) consume(n int) { discard(cc.c, n) }
+// consume drops the first n buffered bytes (discardAll: every one).
+func (cc *clientConn) consume(n int) {
+	if d := cc.det; d != nil {
+		if n == discardAll || n >= len(d.in) {
+			d.in = d.in[:0]
+		} else if n > 0 {
+			d.in = d.in[n:]
+		}
+		return
+	}
+	discard(cc.c, n)
+}
 
 // buffered returns how many input bytes are buffered.
-func (cc *clientConn) buffered() int { return cc.c.InboundBuffered() }
+func (cc *clientConn) buffered() int {
+	if cc.det != nil {
+		return len(cc.det.in)
+	}
+	return cc.c.InboundBuffered()
+}
+
+// send writes p to the socket (what it cannot take now is kept and sent
+// later, in order).
+func (cc *clientConn) send(p []byte) {
+	if cc.det != nil {
+		cc.detachedWrite(p)
+		return
+	}
+	_, _ = cc.c.Write(p)
+}
+
+// sendv writes a then b.
+func (cc *clientConn) sendv(a, b []byte) {
+	if cc.det != nil {
+		cc.detachedWrite(a)
+		cc.detachedWrite(b)
+		return
+	}
+	iov := cc.l.iov[:]
+	iov[0], iov[1] = a, b
+	_, _ = cc.c.Writev(iov)
+	iov[0], iov[1] = nil, nil
+}
+
+// outbound returns how many bytes wait to be sent to the client.
+func (cc *clientConn) outbound() int {
+	if cc.det != nil {
+		return len(cc.det.out)
+	}
+	return cc.c.OutboundBuffered()
+}
+
+// closeNow closes the connection at once, through gnet's queued Close.
+func (cc *clientConn) closeNow() {
+	if cc.det != nil {
+		cc.teardown()
+		return
+	}
+	_ = cc.c.Close()
+}
 
 // serveHeads parses every complete request head buffered and serves it,
 // one exchange at a time; it returns when it needs more bytes or an
@@ -137,6 +204,10 @@ func (cc *clientConn) serveHeads() {
 	for cc.state == clientHead {
 		buf := cc.input()
 		if len(buf) == 0 {
+			if cc.det != nil {
+				cc.closeGracefully(false) // a half-closed client sends nothing more
+				return
+			}
 			cc.headStart = 0
 			cc.armIdle()
 			if cc.flush() {
@@ -153,6 +224,10 @@ func (cc *clientConn) serveHeads() {
 		req := &l.req
 		n, err := req.Parse(buf, &l.srv.opts.Limits)
 		if err == http1.ErrNeedMore {
+			if cc.det != nil {
+				cc.closeGracefully(false) // the rest of the head will never come
+				return
+			}
 			if cc.flush() {
 				cc.armHead()
 			}
@@ -228,7 +303,7 @@ func (cc *clientConn) flush() bool {
 	}
 	cc.pend = nil
 	if cc.state != clientClosed && len(pb.B) > 0 {
-		_, _ = cc.c.Write(pb.B)
+		cc.send(pb.B)
 	}
 	bytebufferpool.Put(pb)
 	return cc.state != clientClosed
@@ -248,7 +323,7 @@ func (cc *clientConn) write(p []byte) bool {
 		}
 		return true
 	}
-	_, _ = cc.c.Write(p)
+	cc.send(p)
 	return cc.state != clientClosed
 }
 
@@ -271,15 +346,9 @@ func (cc *clientConn) writev(a, b []byte) bool {
 		}
 		return true
 	}
-	iov := cc.l.iov[:]
-	iov[0], iov[1] = a, b
-	_, _ = cc.c.Writev(iov)
-	iov[0], iov[1] = nil, nil
+	cc.sendv(a, b)
 	return cc.state != clientClosed
 }
-
-// outbound returns how many bytes wait to be sent to the client.
-func (cc *clientConn) outbound() int { return cc.c.OutboundBuffered() }
 
 // holdInput leaves bytes that cannot be consumed yet in the connection's
 // buffer, and stops reading once too many are waiting.
@@ -292,12 +361,15 @@ func (cc *clientConn) holdInput() {
 }
 
 func (cc *clientConn) pause() {
+	if cc.det != nil {
+		return // nothing is read any more
+	}
 	cc.paused = true
 	_ = pauseRead(cc.l.epfd, cc.c.Fd(), cc.c.OutboundBuffered() > 0)
 }
 
 func (cc *clientConn) resume() {
-	if cc.paused && cc.state != clientClosed {
+	if cc.paused && cc.state != clientClosed && cc.det == nil {
 		cc.paused = false
 		_ = resumeRead(cc.l.epfd, cc.c.Fd(), cc.c.OutboundBuffered() > 0)
 	}
@@ -315,21 +387,25 @@ func (cc *clientConn) drained() bool {
 	if cc.state == clientClosed {
 		return true
 	}
+	if cc.det != nil && !cc.detachedFlush() {
+		return true // the write failed: torn down
+	}
 	switch cc.watch {
 	case watchFlush:
-		if cc.c.OutboundBuffered() > 0 {
+		if cc.outbound() > 0 {
 			return false
 		}
 		cc.watch = watchNone
 		cc.linger()
 	case watchDrain:
-		if cc.c.OutboundBuffered() >= lowWater {
+		if cc.outbound() >= lowWater {
 			return false
 		}
 		cc.watch = watchNone
 		cc.ex.clientDrained()
 	}
-	return true
+	// A half-closed client's output is flushed by this watch alone.
+	return cc.det == nil || cc.state == clientClosed || cc.outbound() == 0
 }
 
 // closeGracefully closes the connection once its output is flushed,
@@ -346,7 +422,7 @@ func (cc *clientConn) closeGracefully(quick bool) {
 	cc.state = clientLinger
 	cc.quickClose = quick
 	cc.armIdle()
-	if cc.c.OutboundBuffered() > 0 {
+	if cc.outbound() > 0 {
 		cc.watch = watchFlush
 		cc.l.addWatch(cc)
 		return
@@ -357,6 +433,10 @@ func (cc *clientConn) closeGracefully(quick bool) {
 // linger half-closes the connection once its output is flushed and drops
 // input until EOF or lingerTime.
 func (cc *clientConn) linger() {
+	if cc.det != nil {
+		cc.teardown() // it sent its FIN and everything was read: nothing to linger for
+		return
+	}
 	if cc.quickClose && cc.c.InboundBuffered() == 0 {
 		// A client that asked to close, whose request was read whole and
 		// that has sent nothing more, will send nothing that could turn
@@ -380,14 +460,14 @@ func (cc *clientConn) abort() {
 		return
 	}
 	cc.state = clientLinger // ignore input until gnet closes us
-	_ = cc.c.Close()
+	cc.closeNow()
 }
 
 // closeIfIdle closes the connection when it waits for a new request with
 // nothing buffered (server drain).
 func (cc *clientConn) closeIfIdle() {
-	if cc.state == clientHead && cc.headStart == 0 && cc.c.InboundBuffered() == 0 {
-		_ = cc.c.Close()
+	if cc.state == clientHead && cc.headStart == 0 && cc.buffered() == 0 {
+		cc.closeNow()
 	}
 }
 
@@ -395,25 +475,43 @@ func (cc *clientConn) closeIfIdle() {
 func (cc *clientConn) onTimeout(int64) {
 	switch cc.state {
 	case clientHead:
-		if cc.headStart != 0 || cc.proxyPending && cc.c.InboundBuffered() > 0 {
+		if cc.headStart != 0 || cc.proxyPending && cc.buffered() > 0 {
 			cc.state = clientBusy
 			cc.ex.refuse(failure{kind: failClientTimeout})
 			return
 		}
-		_ = cc.c.Close()
+		cc.closeNow()
 	case clientBusy:
 		cc.ex.clientTimedOut()
 	default:
-		_ = cc.c.Close()
+		cc.closeNow()
 	}
 }
 
-// onClose tears the connection down. Called by gnet.
-func (cc *clientConn) onClose() {
+// onClose is called by gnet when it closes the connection, for err. A
+// client that half-closed while a response is still owed to it is kept
+// (detach), the rest are torn down.
+func (cc *clientConn) onClose(err error) {
+	if cc.state == clientClosed || cc.det != nil {
+		return
+	}
+	if errors.Is(err, io.EOF) && cc.detach() {
+		return
+	}
+	cc.teardown()
+}
+
+// teardown ends the connection: its exchange learns that the client is
+// gone, and everything it holds is released.
+func (cc *clientConn) teardown() {
 	if cc.state == clientClosed {
 		return
 	}
 	cc.state = clientClosed
+	cc.l.srv.conns.Add(-1)
+	if d := cc.det; d != nil {
+		d.close()
+	}
 	l := cc.l
 	l.clients.remove(cc)
 	l.wheel.stop(&cc.tm)

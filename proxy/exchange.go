@@ -178,7 +178,7 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 		ex.head.B = http1.AppendForwardRequest(ex.head.B[:0], req, &http1.ForwardOptions{
 			ClientAddr:  cl.ipText,
 			XForwarded:  s.opts.XForwardedFor,
-			DefaultHost: s2b(b.Config().HostHeader),
+			DefaultHost: s2b(defaultHost(b.Config())),
 			KeepUpgrade: ex.upgrade || ex.pipe,
 		})
 		if rt.Retry.Blacklist > 0 {
@@ -572,11 +572,28 @@ func (ex *exchange) backendClosed(reused bool) {
 	}
 }
 
+// defaultHost is the Host sent for a request that has none (HTTP/1.0):
+// the backend's host_header, else its address, as nginx's $proxy_host,
+// or "localhost" for a UNIX socket. An HTTP/1.1 request needs one
+// (RFC 9112 section 3.2).
+func defaultHost(c *directors.BackendConfig) string {
+	switch {
+	case c.HostHeader != "":
+		return c.HostHeader
+	case c.Network == "unix":
+		return "localhost"
+	}
+	return c.Address
+}
+
 // proxyAddrs returns the client's address and the address it connected
 // to, for a PROXY protocol header; zero values when unknown.
 func (cc *clientConn) proxyAddrs() (src, dst netip.AddrPort) {
 	if !cc.ip.IsValid() {
 		return src, dst
+	}
+	if d := cc.det; d != nil {
+		return netip.AddrPortFrom(cc.ip, d.src.Port()), d.dst
 	}
 	src = netip.AddrPortFrom(cc.ip, portOf(cc.c.RemoteAddr()))
 	if la := cc.c.LocalAddr(); la != nil {

@@ -165,7 +165,7 @@ func TestBackendFaults(t *testing.T) {
 		{"hangs", hang, directors.BackendConfig{FirstByteTimeout: 300 * time.Millisecond}, 504, true},
 		{"stalls mid-body", func(c net.Conn, _ int, _ []byte) bool {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345")
-			time.Sleep(2 * time.Second)
+			time.Sleep(800 * time.Millisecond)
 			return false
 		}, directors.BackendConfig{BetweenBytesTimeout: 300 * time.Millisecond}, -1, false},
 		{"answers slowly but in time", func(c net.Conn, _ int, _ []byte) bool {

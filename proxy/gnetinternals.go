@@ -20,6 +20,11 @@ package proxy
 //     and shuts them down, so the kernel stops queueing connections for us
 //     (with SO_REUSEPORT they go to the other listeners, e.g. a new process).
 //
+//   - takeOutbound moves the output gnet holds for a connection, unsent, out
+//     of gnet's buffer, so that a half-closed client's socket can be taken
+//     over from gnet without losing or repeating a byte (halfclose.go). It
+//     reads the conn's outboundBuffer field by its offset, checked to be an
+//     elastic.Buffer, and uses that type's own exported methods.
 //   - closeOnLoop calls gnet's own (*eventloop).close through go:linkname,
 //     so a connection we decide to close inside a callback is closed at once
 //     instead of through Conn.Close's queued task (an eventfd write and
@@ -36,9 +41,11 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/buffer/elastic"
 	"golang.org/x/sys/unix"
 )
 
@@ -256,4 +263,49 @@ func closeOnLoop(el unsafe.Pointer, c gnet.Conn) bool {
 	}
 	_ = loopClose(el, ifaceData(unsafe.Pointer(&c)), nil)
 	return true
+}
+
+// outboundField is the offset of outboundBuffer (an elastic.Buffer value)
+// in gnet's *conn, found on the first call; ok false when the field is not
+// there or not of that type (an upgraded gnet), or gnet is not the checked
+// version.
+var outboundField struct {
+	once   sync.Once
+	offset uintptr
+	ok     bool
+}
+
+// takeOutbound appends the output gnet has buffered for c and not sent
+// yet to dst, and empties gnet's buffer of it, so that gnet's close writes
+// none of it. It reports false, having done nothing, when gnet's layout is
+// not the one checked. Called only on c's event loop, from gnet's OnClose
+// (before gnet flushes and releases the buffer).
+func takeOutbound(c gnet.Conn, dst []byte) ([]byte, bool) {
+	f := &outboundField
+	f.once.Do(func() {
+		t := reflect.TypeOf(c)
+		if !closeOnLoopOK || t.String() != "*gnet.conn" {
+			return
+		}
+		sf, ok := t.Elem().FieldByName("outboundBuffer")
+		if !ok || sf.Type != reflect.TypeFor[elastic.Buffer]() {
+			return
+		}
+		f.offset, f.ok = sf.Offset, true
+	})
+	if !f.ok || reflect.TypeOf(c).String() != "*gnet.conn" {
+		return dst, false
+	}
+	b := (*elastic.Buffer)(unsafe.Add(ifaceData(unsafe.Pointer(&c)), f.offset))
+	if b.IsEmpty() {
+		return dst, true
+	}
+	bufs, _ := b.Peek(-1)
+	n := 0
+	for _, p := range bufs {
+		dst = append(dst, p...)
+		n += len(p)
+	}
+	_, _ = b.Discard(n)
+	return dst, true
 }

@@ -276,3 +276,67 @@ func TestCloseOnLoop(t *testing.T) {
 		})
 	}
 }
+
+// outboundProbe writes more than the socket takes to the first client that
+// speaks, then takes gnet's unsent output with takeOutbound.
+type outboundProbe struct {
+	internalsProbe
+	result chan [3]int // buffered before, taken, buffered after
+}
+
+func (p *outboundProbe) OnTraffic(c gnet.Conn) gnet.Action {
+	_, _ = c.Next(-1)
+	_, _ = c.Write(make([]byte, 8<<20)) // the client does not read: most is buffered
+	before := c.OutboundBuffered()
+	out, ok := takeOutbound(c, nil)
+	if !ok {
+		p.result <- [3]int{before, -1, c.OutboundBuffered()}
+		return gnet.Close
+	}
+	p.result <- [3]int{before, len(out), c.OutboundBuffered()}
+	return gnet.Close
+}
+
+// TestTakeOutbound fails loudly when a gnet upgrade moves or retypes the
+// conn's outbound buffer that a half-closed client's takeover empties.
+func TestTakeOutbound(t *testing.T) {
+	p := &outboundProbe{internalsProbe: internalsProbe{eng: make(chan gnet.Engine, 1), opened: make(chan gnet.Conn, 4)}, result: make(chan [3]int, 1)}
+	addr2 := testutil.FreeAddr(t)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- gnet.Run(p, "tcp://"+addr2, gnet.WithNumEventLoop(1), gnet.WithTicker(true))
+	}()
+	var eng gnet.Engine
+	select {
+	case eng = <-p.eng:
+	case err := <-errc:
+		t.Fatalf("gnet.Run: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("gnet engine did not boot")
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = eng.Stop(ctx)
+		<-errc
+	}()
+	c, err := net.Dial("tcp", addr2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "go"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-p.result:
+		if r[1] < 0 {
+			t.Fatalf("takeOutbound refused: gnet's conn layout is not the one proxy/gnetinternals.go checked; revisit it")
+		}
+		if r[0] == 0 || r[1] != r[0] || r[2] != 0 {
+			t.Errorf("buffered %d, took %d, left %d; want all of it taken and none left", r[0], r[1], r[2])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result")
+	}
+}

@@ -113,6 +113,9 @@ type Server struct {
 	conns atomic.Int64 // open client connections
 	// onRequest is Options.OnRequest as SetOnRequest last set it.
 	onRequest atomic.Pointer[func(rec *Record)]
+	// halfCloses counts client connections taken over from gnet after
+	// they half-closed with a response owed (halfclose.go).
+	halfCloses atomic.Int64
 	// syncCloses counts connections closed at the end of a callback
 	// (loop.endDispatch) rather than through gnet's queued Close.
 	syncCloses atomic.Int64
@@ -318,11 +321,10 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 }
 
 // OnClose tears a connection's state down.
-func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
+func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	switch x := c.Context().(type) {
 	case *clientConn:
-		s.conns.Add(-1)
-		x.onClose()
+		x.onClose(err)
 	case *backendConn:
 		x.onClose()
 	}

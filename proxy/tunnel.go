@@ -56,15 +56,16 @@ func (ex *exchange) pumpTunnelUp() {
 	if be == nil || !be.open() {
 		return
 	}
-	buf := cl.input()
-	if len(buf) == 0 {
-		return
+	if buf := cl.input(); len(buf) > 0 {
+		cl.armIdle()
+		if be.write(buf) {
+			ex.throttleUpload()
+		}
+		cl.consume(len(buf))
 	}
-	cl.armIdle()
-	if be.write(buf) {
-		ex.throttleUpload()
+	if cl.det != nil && cl.buffered() == 0 && be.open() {
+		be.shutdownWrite() // the client half-closed: so does the tunnel
 	}
-	cl.consume(len(buf))
 }
 
 // pumpTunnelDown forwards the backend's bytes to the client.
