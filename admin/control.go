@@ -9,6 +9,7 @@ import (
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/health"
+	"github.com/shellac-lb/shellac/proxy"
 	"github.com/shellac-lb/shellac/route"
 )
 
@@ -51,6 +52,8 @@ type View struct {
 	Probe func(b *directors.Backend) (health.Status, bool)
 	// ClientConns is the number of open client connections.
 	ClientConns int64
+	// Proxy holds the proxy's own counters.
+	Proxy proxy.Stats
 	// AccessLogDropped counts access log lines dropped because the
 	// writer fell behind.
 	AccessLogDropped uint64

@@ -29,6 +29,7 @@ type collector struct {
 	saintBlacklisted, saintThreshold *prometheus.Desc
 
 	clientConns, accessDropped, reloads *prometheus.Desc
+	clientRefused, clientHalfClosed     *prometheus.Desc
 }
 
 func newCollector(ctl Control) *collector {
@@ -46,7 +47,7 @@ func newCollector(ctl Control) *collector {
 		backendReset:         desc("backend_resets_total", "Connections reset or closed by the backend before a response.", b...),
 		backendRetries:       desc("backend_retries_total", "Tries that failed on the backend and were retried elsewhere.", b...),
 		backendBytesIn:       desc("backend_received_bytes_total", "Response bytes received from the backend.", b...),
-		backendBytesOut:      desc("backend_sent_bytes_total", "Request head bytes sent to the backend.", b...),
+		backendBytesOut:      desc("backend_sent_bytes_total", "Request bytes (heads and bodies) sent to the backend.", b...),
 		backendHealthy:       desc("backend_healthy", "1 when the backend is healthy (admin override, else probe), 0 when sick.", b...),
 		backendAdmin:         desc("backend_admin_state", "1 for the backend's operator override state (auto, healthy, sick).", "backend", "state"),
 		backendInflight:      desc("backend_inflight_requests", "Requests being served by the backend now.", b...),
@@ -69,6 +70,9 @@ func newCollector(ctl Control) *collector {
 		clientConns:   desc("client_connections", "Open client connections."),
 		accessDropped: desc("access_log_dropped_total", "Access log lines dropped because the writer fell behind."),
 		reloads:       desc("config_reloads_total", "Configuration changes applied (file reloads and run-time changes), by result.", "result"),
+
+		clientRefused:    desc("client_connections_refused_total", "Client connections closed at once because a connection limit was reached, by limit.", "limit"),
+		clientHalfClosed: desc("client_half_closed_total", "Clients answered after they shut their sending side down."),
 	}
 }
 
@@ -81,7 +85,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.probeHealthy, c.probeGood, c.probeWindow, c.probeThreshold, c.probeProbes,
 		c.probeLastDuration, c.probeLastOK,
 		c.directorHealthy, c.directorMembers, c.saintBlacklisted, c.saintThreshold,
-		c.clientConns, c.accessDropped, c.reloads,
+		c.clientConns, c.accessDropped, c.reloads, c.clientRefused, c.clientHalfClosed,
 	} {
 		ch <- d
 	}
@@ -147,6 +151,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge(c.clientConns, float64(v.ClientConns))
+	counter(c.clientRefused, v.Proxy.RefusedMax, "max_connections")
+	counter(c.clientRefused, v.Proxy.RefusedPerIP, "max_connections_per_ip")
+	counter(c.clientHalfClosed, v.Proxy.HalfClosed)
 	counter(c.accessDropped, v.AccessLogDropped)
 	counter(c.reloads, v.Reloads, "success")
 	counter(c.reloads, v.ReloadFailures, "failure")

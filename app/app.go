@@ -80,11 +80,12 @@ func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 func ServerOptions(cfg *config.Config, log *slog.Logger) proxy.Options {
 	s, l := cfg.Server, cfg.Limits
 	return proxy.Options{
-		Listen:         s.Listen,
-		EventLoops:     s.EventLoops,
-		ProxyProtocol:  s.ProxyProtocol,
-		XForwardedFor:  s.XForwardedFor,
-		MaxConnections: l.MaxConnections,
+		Listen:              s.Listen,
+		EventLoops:          s.EventLoops,
+		ProxyProtocol:       s.ProxyProtocol,
+		XForwardedFor:       s.XForwardedFor,
+		MaxConnections:      l.MaxConnections,
+		MaxConnectionsPerIP: l.MaxConnectionsPerIP,
 		Limits: http1.Limits{
 			MaxRequestLine: l.MaxRequestLineBytes,
 			MaxHeaderBytes: l.MaxHeaderBytes,
@@ -182,6 +183,7 @@ func (a *App) View() admin.View {
 		Config:           cfg,
 		Probe:            a.probes.Status,
 		ClientConns:      a.srv.Conns(),
+		Proxy:            a.srv.Stats(),
 		AccessLogDropped: a.dropped.Load(),
 		Reloads:          a.reloads.Load(),
 		ReloadFailures:   a.reloadFailures.Load(),

@@ -66,7 +66,10 @@ type Server struct {
 
 // Limits is the [limits] table.
 type Limits struct {
-	MaxConnections      int   `toml:"max_connections"`
+	MaxConnections int `toml:"max_connections"`
+	// MaxConnectionsPerIP caps the client connections from one address
+	// (the PROXY protocol's, where one is received); 0 = unlimited.
+	MaxConnectionsPerIP int   `toml:"max_connections_per_ip"`
 	MaxRequestLineBytes int   `toml:"max_request_line_bytes"`
 	MaxHeaderBytes      int   `toml:"max_header_bytes"`
 	MaxHeaders          int   `toml:"max_headers"`

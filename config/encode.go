@@ -46,6 +46,7 @@ func (c *Config) encode(e *encoder) {
 
 	e.table("limits")
 	e.int("max_connections", int64(l.MaxConnections))
+	e.int("max_connections_per_ip", int64(l.MaxConnectionsPerIP))
 	e.int("max_request_line_bytes", int64(l.MaxRequestLineBytes))
 	e.int("max_header_bytes", int64(l.MaxHeaderBytes))
 	e.int("max_headers", int64(l.MaxHeaders))

@@ -72,6 +72,9 @@ func (p *parser) validateLimits(l *Limits) {
 	positive("max_request_line_bytes", int64(l.MaxRequestLineBytes))
 	positive("max_header_bytes", int64(l.MaxHeaderBytes))
 	positive("max_headers", int64(l.MaxHeaders))
+	if l.MaxConnectionsPerIP < 0 {
+		p.errorf([]string{"limits", "max_connections_per_ip"}, "must be ≥ 0 (0 = unlimited), got %d", l.MaxConnectionsPerIP)
+	}
 	if l.MaxBodyBytes < 0 {
 		p.errorf([]string{"limits", "max_body_bytes"}, "must be ≥ 0 (0 = unlimited), got %d", l.MaxBodyBytes)
 	}

@@ -49,6 +49,8 @@ type clientConn struct {
 
 	ip     netip.Addr
 	ipText []byte
+	// counted is the address counted against max_connections_per_ip.
+	counted netip.Addr
 	// proxyPending: a PROXY protocol header is expected first.
 	proxyPending bool
 	// headStart is when the first byte of the current head arrived.
@@ -89,6 +91,18 @@ func newClientConn(l *loop, c gnet.Conn) *clientConn {
 	l.clients.add(cc)
 	cc.armIdle()
 	return cc
+}
+
+// admit counts the connection against max_connections_per_ip for ip and
+// reports whether it may stay.
+func (cc *clientConn) admit(ip netip.Addr) bool {
+	if !cc.l.srv.admitIP(ip) {
+		return false
+	}
+	if cc.l.srv.opts.MaxConnectionsPerIP > 0 {
+		cc.counted = ip
+	}
+	return true
 }
 
 // armIdle (re)starts the idle timeout: client_idle_timeout from now.
@@ -261,6 +275,10 @@ func (cc *clientConn) readProxyHeader(buf []byte) bool {
 	if src.IsValid() {
 		cc.ip = src.Addr().Unmap()
 		cc.ipText = cc.ip.AppendTo(cc.ipText[:0])
+	}
+	if !cc.admit(cc.ip) {
+		cc.closeNow()
+		return false
 	}
 	cc.consume(n)
 	return true
@@ -509,6 +527,10 @@ func (cc *clientConn) teardown() {
 	}
 	cc.state = clientClosed
 	cc.l.srv.conns.Add(-1)
+	if cc.counted.IsValid() {
+		cc.l.srv.releaseIP(cc.counted)
+		cc.counted = netip.Addr{}
+	}
 	if d := cc.det; d != nil {
 		d.close()
 	}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"runtime"
 	"strings"
@@ -61,6 +62,10 @@ type Options struct {
 	// MaxConnections caps client connections; past it new ones are closed
 	// at once. 0 = DefaultMaxConnections.
 	MaxConnections int
+	// MaxConnectionsPerIP caps the client connections from one address
+	// (after PROXY protocol); past it new ones are closed at once. 0 =
+	// unlimited.
+	MaxConnectionsPerIP int
 	// Limits bound request heads (414, 431).
 	Limits http1.Limits
 	// MaxBodyBytes bounds request bodies (413); 0 = unlimited.
@@ -113,6 +118,11 @@ type Server struct {
 	conns atomic.Int64 // open client connections
 	// onRequest is Options.OnRequest as SetOnRequest last set it.
 	onRequest atomic.Pointer[func(rec *Record)]
+	// perIP counts client connections per address, for
+	// max_connections_per_ip; an address leaves it with its last
+	// connection.
+	perIP                    *xsync.MapOf[netip.Addr, int32]
+	refusedMax, refusedPerIP atomic.Uint64
 	// halfCloses counts client connections taken over from gnet after
 	// they half-closed with a response owed (halfclose.go).
 	halfCloses atomic.Int64
@@ -136,6 +146,7 @@ func New(opts Options, t *route.Table) *Server {
 		running: make(chan struct{}),
 		done:    make(chan error, 1),
 		loops:   xsync.NewMapOf[gnet.EventLoop, *loop](),
+		perIP:   xsync.NewMapOf[netip.Addr, int32](),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.table.Store(t)
@@ -290,14 +301,68 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		bc.onOpen(c)
 		return nil, bc.l.endDispatch(c)
 	}
-	if s.draining.Load() || s.conns.Load() >= int64(s.opts.MaxConnections) {
+	if s.draining.Load() {
+		return nil, gnet.Close
+	}
+	if s.conns.Load() >= int64(s.opts.MaxConnections) {
+		s.refusedMax.Add(1)
 		return nil, gnet.Close
 	}
 	s.conns.Add(1)
 	l := s.loopOf(c)
 	l.touch()
-	newClientConn(l, c)
+	if cc := newClientConn(l, c); !cc.proxyPending && !cc.admit(cc.ip) {
+		cc.teardown()
+		return nil, gnet.Close
+	}
 	return nil, gnet.None
+}
+
+// Stats are the proxy's own counters, for metrics.
+type Stats struct {
+	// RefusedMax and RefusedPerIP count client connections closed at once
+	// because max_connections, or max_connections_per_ip, was reached.
+	RefusedMax, RefusedPerIP uint64
+	// HalfClosed counts clients answered after they half-closed.
+	HalfClosed uint64
+}
+
+// Stats returns the proxy's counters. Safe from any goroutine.
+func (s *Server) Stats() Stats {
+	return Stats{
+		RefusedMax:   s.refusedMax.Load(),
+		RefusedPerIP: s.refusedPerIP.Load(),
+		HalfClosed:   uint64(s.halfCloses.Load()),
+	}
+}
+
+// admitIP counts a client connection from ip against
+// max_connections_per_ip and reports whether it may stay. Called on any
+// event loop: the counts are shared.
+func (s *Server) admitIP(ip netip.Addr) bool {
+	limit := int32(s.opts.MaxConnectionsPerIP)
+	if limit <= 0 || !ip.IsValid() {
+		return true
+	}
+	ok := true
+	s.perIP.Compute(ip, func(n int32, _ bool) (int32, bool) {
+		if n >= limit {
+			ok = false
+			return n, n == 0
+		}
+		return n + 1, false
+	})
+	if !ok {
+		s.refusedPerIP.Add(1)
+	}
+	return ok
+}
+
+// releaseIP uncounts a connection admitIP counted.
+func (s *Server) releaseIP(ip netip.Addr) {
+	s.perIP.Compute(ip, func(n int32, loaded bool) (int32, bool) {
+		return n - 1, !loaded || n <= 1
+	})
 }
 
 // OnTraffic dispatches readable data to the connection's state machine.
