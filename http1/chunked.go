@@ -8,7 +8,26 @@ const (
 	maxTrailer = 64 << 10
 	// maxChunkSize bounds a chunk-size (2^62, so that sums stay in int64).
 	maxChunkSize = 1 << 62
+	// maxChunkExt bounds the chunk extensions of a whole body: they carry
+	// nothing shellac uses, so many small chunks with long extensions are
+	// only overhead (RFC 9112 7.1.1: a server ought to limit them).
+	maxChunkExt = 4 << 10
+	// trailerName is how much of a trailer field name is kept to be
+	// checked against trailerForbidden (longer names are none of them).
+	trailerName = 20
 )
+
+// trailerForbidden lists the fields a trailer section must not carry
+// (RFC 9110 6.5.1: framing, routing, request modifiers and connection
+// management), plus the ones shellac itself sets (X-Forwarded-*,
+// Forwarded). Names are matched case-insensitively, with "_" taken as
+// "-" so that look-alikes (Content_Length) are refused too.
+var trailerForbidden = [...]string{
+	"content-length", "transfer-encoding", "trailer", "host", "connection",
+	"keep-alive", "te", "upgrade", "proxy-connection", "expect",
+	"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+	"content-encoding", "content-range", "authorization", "cookie", "set-cookie",
+}
 
 // Decoder states. The zero value expects the first chunk-size.
 const (
@@ -52,17 +71,31 @@ const (
 // Decoding is strict: a chunk-size of more than 16 digits or above 2^62,
 // a "0x" prefix or a sign, whitespace after the size not followed by ";",
 // malformed extensions, a bare LF or CR, anything but CRLF after the data,
-// and trailer lines that are not field-name ":" field-value (obs-fold
-// included) are errors with Status 400. Extensions are validated and
-// skipped. The size line is bounded to 4 KiB and the trailer section to
-// 64 KiB.
+// trailer lines that are not field-name ":" field-value (obs-fold
+// included), and trailer fields on the trailerForbidden list are errors
+// with Status 400. Extensions are validated and skipped. The size line is
+// bounded to 4 KiB, the extensions of the whole body to 4 KiB, and the
+// trailer section to 64 KiB.
 type ChunkDecoder struct {
 	state   uint8
 	digits  uint8
 	size    uint64 // the chunk-size being read, then the data bytes left
 	line    int    // bytes of the current chunk-size line so far
 	trailer int    // bytes of the trailer section so far
+	ext     int    // bytes of chunk extensions so far
+	name    [trailerName]byte
+	nameLen uint8 // bytes of the trailer name in name; trailerName+1 when longer
 	err     *Error
+}
+
+// Left returns the bytes of chunk data announced by the current chunk's
+// size line and not decoded yet (0 between chunks), so that a body limit
+// can refuse a chunk as soon as its size is read.
+func (d *ChunkDecoder) Left() uint64 {
+	if d.state == stData || d.state == stSizeLF {
+		return d.size
+	}
+	return 0
 }
 
 // Reset makes d ready to decode a new body.
@@ -116,6 +149,11 @@ func (d *ChunkDecoder) Decode(p []byte) (n int, data []byte, done bool, err erro
 			d.line++
 			if d.line > maxChunkLine {
 				return d.fail(i, errChunkLine)
+			}
+			if d.state > stSize && d.state < stSizeLF {
+				if d.ext++; d.ext > maxChunkExt {
+					return d.fail(i, errChunkExtTotal)
+				}
 			}
 		} else if d.state >= stTrailerStart {
 			d.trailer++
@@ -262,6 +300,8 @@ func (d *ChunkDecoder) Decode(p []byte) (n int, data []byte, done bool, err erro
 				d.state = stEndLF
 			case isToken(c):
 				d.state = stTrailerName
+				d.nameLen = 0
+				d.keepName(c)
 			default:
 				// Includes obs-fold, a bare LF and an empty name.
 				return d.fail(i, errTrailer)
@@ -269,7 +309,11 @@ func (d *ChunkDecoder) Decode(p []byte) (n int, data []byte, done bool, err erro
 		case stTrailerName:
 			switch {
 			case isToken(c):
+				d.keepName(c)
 			case c == ':':
+				if d.forbiddenName() {
+					return d.fail(i, errTrailerField)
+				}
 				d.state = stTrailerValue
 			default:
 				return d.fail(i, errTrailer)
@@ -297,6 +341,38 @@ func (d *ChunkDecoder) Decode(p []byte) (n int, data []byte, done bool, err erro
 		i++
 	}
 	return i, nil, false, nil
+}
+
+// keepName appends c, lower-cased with "_" as "-", to the trailer name
+// being read.
+func (d *ChunkDecoder) keepName(c byte) {
+	if d.nameLen >= trailerName {
+		d.nameLen = trailerName + 1
+		return
+	}
+	switch {
+	case c >= 'A' && c <= 'Z':
+		c += 'a' - 'A'
+	case c == '_':
+		c = '-'
+	}
+	d.name[d.nameLen] = c
+	d.nameLen++
+}
+
+// forbiddenName reports whether the trailer name just read is on the
+// trailerForbidden list.
+func (d *ChunkDecoder) forbiddenName() bool {
+	if d.nameLen > trailerName {
+		return false
+	}
+	name := d.name[:d.nameLen]
+	for _, f := range trailerForbidden {
+		if string(name) == f {
+			return true
+		}
+	}
+	return false
 }
 
 // fail records err and returns it with the i bytes consumed before it.

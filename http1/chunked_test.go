@@ -79,6 +79,9 @@ func TestChunkDecoderValid(t *testing.T) {
 		{"extension BWS", "5 ; a = b ;c\t;d=\"q\\\"x\"\r\nhello\r\n0\r\n\r\n", "hello"},
 		{"quoted extension", "5;a=\"x y;z\"\r\nhello\r\n0\r\n\r\n", "hello"},
 		{"trailers", "5\r\nhello\r\n0\r\nX-Sum: 42\r\nX-Empty:\r\nX-Tab:\ta b\r\n\r\n", "hello"},
+		{"trailer names near forbidden ones", "5\r\nhello\r\n0\r\nContent-Lengths: 1\r\nX-Host: a\r\nA-Very-Long-Trailer-Field-Name: 1\r\n\r\n", "hello"},
+		{"many chunks without extensions", strings.Repeat("1\r\nx\r\n", 5000) + "0\r\n\r\n", strings.Repeat("x", 5000)},
+		{"extensions within the budget", strings.Repeat("1;a="+strings.Repeat("x", 100)+"\r\nx\r\n", 30) + "0\r\n\r\n", strings.Repeat("x", 30)},
 		{"binary data", "4\r\n\r\n\x00\xff\r\n0\r\n\r\n", "\r\n\x00\xff"},
 	}
 	for _, tc := range cases {
@@ -188,6 +191,12 @@ func TestChunkDecoderErrors(t *testing.T) {
 		{"trailer bare LF", "0\r\nX: 1\n\r\n"},
 		{"bare LF ending trailers", "0\r\n\n"},
 		{"CR without LF ending trailers", "0\r\n\rX"},
+		{"trailer Content-Length", "0\r\nContent-Length: 5\r\n\r\n"},
+		{"trailer transfer-encoding any case", "0\r\ntRaNsFeR-EnCoDiNg: chunked\r\n\r\n"},
+		{"trailer Host", "0\r\nHost: evil\r\n\r\n"},
+		{"trailer look-alike", "0\r\nContent_Length: 5\r\n\r\n"},
+		{"trailer X-Forwarded-For", "0\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n"},
+		{"extensions over the body's budget", strings.Repeat("1;a="+strings.Repeat("x", 200)+"\r\nx\r\n", 25) + "0\r\n\r\n"},
 		{"trailers too large", "0\r\n" + strings.Repeat("X: "+strings.Repeat("v", 1000)+"\r\n", 70) + "\r\n"},
 	}
 	for _, tc := range cases {

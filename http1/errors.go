@@ -79,6 +79,8 @@ var (
 	errChunkCRLF     = badRequest("missing CRLF after chunk data")
 	errTrailer       = badRequest("invalid trailer field")
 	errTrailerSize   = badRequest("trailer section too large")
+	errTrailerField  = badRequest("field not allowed in a trailer section")
+	errChunkExtTotal = badRequest("chunk extensions too large")
 )
 
 // PROXY protocol errors.

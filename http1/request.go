@@ -323,6 +323,12 @@ func (r *Request) Parse(buf []byte, lim *Limits) (n int, err error) {
 			if later == nil {
 				later = errTEUnknown
 			}
+		case te.chunked == 1 && te.lastIsCh && te.n > 1:
+			// chunked is final, so the framing is known, but another
+			// coding is applied under it (RFC 9112 6.1: 501).
+			if later == nil {
+				later = errTEUnknown
+			}
 		case !te.onlyChunked():
 			return 0, errTEChunked
 		default:
@@ -405,7 +411,8 @@ func (r *Request) parseRequestLine(buf []byte, start, maxLine int) (int, error) 
 }
 
 // parseVersion parses "HTTP/1.x" CRLF at the start of v (at least 10
-// bytes): 505 for another well-formed HTTP/d.d, 400 for anything else.
+// bytes): HTTP/1.2 to HTTP/1.9 are taken as HTTP/1.1, 505 answers another
+// well-formed major version, 400 anything else.
 func (r *Request) parseVersion(v []byte) error {
 	if string(v[:5]) != "HTTP/" || chars[v[5]]&cDigit == 0 || v[6] != '.' || chars[v[7]]&cDigit == 0 {
 		return errVersion
@@ -419,10 +426,12 @@ func (r *Request) parseVersion(v []byte) error {
 	default:
 		return errVersion
 	}
-	if v[5] != '1' || v[7] > '1' {
+	if v[5] != '1' {
 		return errVersionSupport
 	}
-	r.Minor = int(v[7] - '0')
+	// A higher minor version is processed as HTTP/1.1 (RFC 9110 2.5); the
+	// request goes on as HTTP/1.1.
+	r.Minor = min(int(v[7]-'0'), 1)
 	return nil
 }
 

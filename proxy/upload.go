@@ -21,7 +21,7 @@ func (ex *exchange) pumpUpload() {
 			ex.failBody(failure{kind: failBadRequest, cause: err})
 			return
 		}
-		if s := l.srv.opts.MaxBodyBytes; s > 0 && ex.reqBody > s {
+		if ex.bodyOverLimit() {
 			ex.dropBackend()
 			ex.endTry(false)
 			ex.failBody(failure{kind: failTooLarge})
@@ -84,6 +84,18 @@ func (ex *exchange) frameBody(buf []byte) (n int, done bool, err error) {
 	return n, false, nil
 }
 
+// bodyOverLimit reports whether the request body is past
+// limits.max_body_bytes, counting the rest of a chunk whose size line
+// announced it: a chunk too large is refused before its data arrives.
+func (ex *exchange) bodyOverLimit() bool {
+	s := ex.cl.l.srv.opts.MaxBodyBytes
+	if s <= 0 {
+		return false
+	}
+	left := ex.reqDec.Left()
+	return ex.reqBody > s || left > uint64(s) || ex.reqBody+int64(left) > s
+}
+
 // failBody answers a request whose body turned out bad (or too large)
 // after its head went to a backend.
 func (ex *exchange) failBody(f failure) {
@@ -104,7 +116,7 @@ func (ex *exchange) discardBody() {
 		}
 		n, done, err := ex.frameBody(buf)
 		cl.consume(n)
-		if s := cl.l.srv.opts.MaxBodyBytes; err != nil || s > 0 && ex.reqBody > s {
+		if err != nil || ex.bodyOverLimit() {
 			ex.closeAfter = true
 			ex.discard = false
 			ex.done()
