@@ -12,7 +12,6 @@ package admin
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,7 +46,7 @@ type Options struct {
 type Server struct {
 	ctl   Control
 	opts  Options
-	token []byte // nil: no token required
+	token *tokenCheck // nil: no token required
 	log   *slog.Logger
 	reg   *prometheus.Registry
 	h     http.Handler
@@ -68,10 +67,11 @@ func New(ctl Control, opts Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("admin: token_file: %w", err)
 		}
-		s.token = []byte(strings.TrimSpace(string(b)))
-		if len(s.token) == 0 {
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
 			return nil, fmt.Errorf("admin: token_file %s is empty", opts.TokenFile)
 		}
+		s.token = newTokenCheck(tok, opts.Logger)
 	}
 	if opts.Listen == "" {
 		return nil, errors.New("admin: no listen address")
@@ -82,6 +82,10 @@ func New(ctl Control, opts Options) (*Server, error) {
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(
 		newCollector(ctl),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "shellac_admin_auth_failures_total",
+			Help: "Admin API requests refused for a missing or wrong bearer token.",
+		}, func() float64 { return float64(s.AuthFailures()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -156,22 +160,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return s.srv.Shutdown(ctx)
-}
-
-// auth requires the bearer token on every request when one is set.
-func (s *Server) auth(next http.Handler) http.Handler {
-	if s.token == nil {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), s.token) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="shellac admin"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // methods dispatches on the request method, answering 405 with a JSON

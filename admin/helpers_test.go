@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -56,6 +57,12 @@ type instance struct {
 // addresses, to shellac.toml and starts an app from it.
 func start(t *testing.T, text string) *instance {
 	t.Helper()
+	return startLogged(t, text, testutil.Quiet)
+}
+
+// startLogged is start with the App logging to log.
+func startLogged(t *testing.T, text string, log *slog.Logger) *instance {
+	t.Helper()
 	listen, adm := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	text = strings.NewReplacer("{LISTEN}", listen, "{ADMIN}", adm).Replace(text)
 	dir := t.TempDir()
@@ -67,7 +74,7 @@ func start(t *testing.T, text string) *instance {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
-	a, err := app.New(cfg, path, testutil.Quiet)
+	a, err := app.New(cfg, path, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ const mod = "github.com/shellac-lb/shellac/"
 var (
 	dataPlane    = []string{"http1", "directors", "directors/contrib", "health", "pool", "route", "proxy"}
 	controlPlane = []string{"config", "app", "app/topology", "admin"}
-	programs     = []string{"cmd/shellac", "bench"}
+	programs     = []string{"cmd/shellac", "bench", "scripts/hostilepeers"}
 )
 
 // rules lists, per package (a prefix match on the path below the module),
