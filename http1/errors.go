@@ -81,6 +81,7 @@ var (
 	errTrailerSize   = badRequest("trailer section too large")
 	errTrailerField  = badRequest("field not allowed in a trailer section")
 	errChunkExtTotal = badRequest("chunk extensions too large")
+	errPercent       = badRequest("invalid percent-encoding in the path")
 )
 
 // PROXY protocol errors.

@@ -468,9 +468,26 @@ func (r *Request) parseTarget() error {
 		r.Path = t
 		return nil
 	default:
-		return r.parseAbsolute()
+		if err := r.parseAbsolute(); err != nil {
+			return err
+		}
+		return validEscapes(r.Path)
 	}
 	r.splitQuery(t)
+	return validEscapes(r.Path)
+}
+
+// validEscapes refuses a path with a "%" not followed by two hex digits
+// (RFC 3986 2.1: pct-encoded = "%" HEXDIG HEXDIG): a backend may decode
+// it otherwise than a route or rule matched it. The query is left as it
+// is, since clients do send stray "%" there and nothing routes on it
+// decoded.
+func validEscapes(path []byte) error {
+	for i := 0; i < len(path); i++ {
+		if path[i] == '%' && (i+2 >= len(path) || chars[path[i+1]]&cHex == 0 || chars[path[i+2]]&cHex == 0) {
+			return errPercent
+		}
+	}
 	return nil
 }
 
