@@ -48,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "bench-httputil": // hidden: Go's httputil.ReverseProxy as a harness target
 		return benchHTTPUtil(args, stdout, stderr)
 	case "version":
-		fmt.Fprintf(stdout, "shellac %s %s %s/%s\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintf(stdout, "shellac %s %s %s/%s%s\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH, vcsString())
 		return 0
 	case "help", "-h", "--help":
 		usage(stdout)
@@ -77,6 +77,36 @@ func versionString() string {
 		return bi.Main.Version
 	}
 	return "devel"
+}
+
+// vcsString returns " (revision abcdef123456, 2026-12-06T03:00:00Z,
+// modified)" from the build's VCS stamp, or "" when there is none (go
+// run, -buildvcs=false).
+func vcsString() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, at, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return fmt.Sprintf(" (revision %s, %s%s)", rev, at, modified)
 }
 
 func serve(args []string, stderr io.Writer) int {
