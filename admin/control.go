@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/directors"
@@ -60,6 +61,26 @@ type View struct {
 	// Reloads and ReloadFailures count configuration reloads (file and
 	// run-time changes) that succeeded and that were refused.
 	Reloads, ReloadFailures uint64
+	// Discovery is the state of each DNS-discovery template.
+	Discovery []DiscoveryStatus
+	// DiscoveryErrors counts sets of endpoints the configuration refused.
+	DiscoveryErrors uint64
+}
+
+// DiscoveryStatus is the state of one DNS-discovery template.
+type DiscoveryStatus struct {
+	Backend string `json:"backend"`
+	Target  string `json:"target"`
+	// Endpoints are the host:port of the backends discovered (named
+	// BACKEND:host:port).
+	Endpoints []string `json:"endpoints"`
+	// Lookups, Failures and Empty count lookups, failed ones and those
+	// answered with no record (a failure too: the last set is kept).
+	Lookups   uint64    `json:"lookups"`
+	Failures  uint64    `json:"failures"`
+	Empty     uint64    `json:"empty"`
+	LastOK    time.Time `json:"last_ok,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
 }
 
 // Error is a refused admin request: its status code and a message that

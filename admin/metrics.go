@@ -28,8 +28,10 @@ type collector struct {
 	directorHealthy, directorMembers *prometheus.Desc
 	saintBlacklisted, saintThreshold *prometheus.Desc
 
-	clientConns, accessDropped, reloads *prometheus.Desc
-	clientRefused, clientHalfClosed     *prometheus.Desc
+	clientConns, accessDropped, reloads  *prometheus.Desc
+	clientRefused, clientHalfClosed      *prometheus.Desc
+	discLookups, discFailures, discEmpty *prometheus.Desc
+	discEndpoints, discErrors            *prometheus.Desc
 }
 
 func newCollector(ctl Control) *collector {
@@ -73,6 +75,11 @@ func newCollector(ctl Control) *collector {
 
 		clientRefused:    desc("client_connections_refused_total", "Client connections closed at once because a connection limit was reached, by limit.", "limit"),
 		clientHalfClosed: desc("client_half_closed_total", "Clients answered after they shut their sending side down."),
+		discLookups:      desc("discovery_lookups_total", "DNS lookups of a discovery template.", "backend"),
+		discFailures:     desc("discovery_failures_total", "DNS lookups that failed or came back empty (the last good endpoints are kept).", "backend"),
+		discEmpty:        desc("discovery_empty_total", "DNS lookups answered with no usable record.", "backend"),
+		discEndpoints:    desc("discovery_endpoints", "Endpoints a discovery template currently has.", "backend"),
+		discErrors:       desc("discovery_refused_total", "Sets of discovered endpoints the configuration refused."),
 	}
 }
 
@@ -86,6 +93,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.probeLastDuration, c.probeLastOK,
 		c.directorHealthy, c.directorMembers, c.saintBlacklisted, c.saintThreshold,
 		c.clientConns, c.accessDropped, c.reloads, c.clientRefused, c.clientHalfClosed,
+		c.discLookups, c.discFailures, c.discEmpty, c.discEndpoints, c.discErrors,
 	} {
 		ch <- d
 	}
@@ -154,6 +162,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.clientRefused, v.Proxy.RefusedMax, "max_connections")
 	counter(c.clientRefused, v.Proxy.RefusedPerIP, "max_connections_per_ip")
 	counter(c.clientHalfClosed, v.Proxy.HalfClosed)
+	for _, d := range v.Discovery {
+		counter(c.discLookups, d.Lookups, d.Backend)
+		counter(c.discFailures, d.Failures, d.Backend)
+		counter(c.discEmpty, d.Empty, d.Backend)
+		gauge(c.discEndpoints, float64(len(d.Endpoints)), d.Backend)
+	}
+	counter(c.discErrors, v.DiscoveryErrors)
 	counter(c.accessDropped, v.AccessLogDropped)
 	counter(c.reloads, v.Reloads, "success")
 	counter(c.reloads, v.ReloadFailures, "failure")

@@ -16,6 +16,7 @@ type Status struct {
 	Directors map[string]DirectorStatus   `json:"directors"`
 	Saintmode []directors.SaintmodeStatus `json:"saintmode"`
 	Routes    []RouteStatus               `json:"routes"`
+	Discovery []DiscoveryStatus           `json:"discovery,omitempty"`
 }
 
 // ServerStatus is the proxy as a whole.
@@ -115,6 +116,7 @@ func buildStatus(v View) Status {
 		Directors: make(map[string]DirectorStatus, len(t.Directors)),
 		Saintmode: []directors.SaintmodeStatus{},
 		Routes:    []RouteStatus{},
+		Discovery: v.Discovery,
 	}
 	for name, b := range t.Backends {
 		st.Backends[name] = backendStatus(v, name, b)

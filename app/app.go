@@ -52,6 +52,10 @@ type App struct {
 
 	reloads, reloadFailures atomic.Uint64
 
+	// disc holds the DNS-discovery watchers, by template (under mu).
+	disc            map[string]*discoverer
+	discoveryErrors atomic.Uint64
+
 	started bool
 }
 
@@ -135,6 +139,11 @@ func (a *App) Start() error {
 		a.admin = adm
 	}
 	a.started = true
+	if first := a.syncDiscovery(); len(first) > 0 {
+		a.mu.Unlock()
+		waitFirst(first)
+		a.mu.Lock()
+	}
 	a.Log.Info("shellac listening", "listen", cfg.Server.Listen, "admin", cfg.Admin.Listen,
 		"backends", len(a.table.Backends), "directors", len(a.table.Directors))
 	return nil
@@ -177,8 +186,11 @@ func (a *App) Config() *config.Config {
 func (a *App) View() admin.View {
 	a.mu.Lock()
 	t, cfg := a.table, a.cfg
+	disc := a.discoveryStatus()
 	a.mu.Unlock()
 	return admin.View{
+		Discovery:        disc,
+		DiscoveryErrors:  a.discoveryErrors.Load(),
 		Table:            t,
 		Config:           cfg,
 		Probe:            a.probes.Status,
@@ -205,6 +217,9 @@ func (a *App) Reload() error {
 	}
 	cfg, err := config.Load(a.path)
 	if err == nil {
+		cfg, err = a.withDiscovered(cfg)
+	}
+	if err == nil {
 		err = a.apply(cfg, a.path)
 	}
 	if err != nil {
@@ -212,6 +227,7 @@ func (a *App) Reload() error {
 		return err
 	}
 	a.reloads.Add(1)
+	a.syncDiscovery() // templates added, changed or removed
 	a.Log.Info("configuration reloaded", "file", a.path)
 	return nil
 }
@@ -314,6 +330,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		_ = adm.Shutdown(actx)
 		cancel()
 	}
+	a.stopDiscovery()
 	err := a.srv.Shutdown(ctx)
 	a.stopAux()
 	return err

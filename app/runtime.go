@@ -69,6 +69,9 @@ func (a *App) PutBackend(name string, fields map[string]any) error {
 		return a.commit(err)
 	}
 	bc := cfg.Backends[name]
+	if bc.IsTemplate() {
+		return a.commit(admin.Errorf(http.StatusBadRequest, "backend %q: discover is set in the file (a template stands for the backends DNS answers with)", name))
+	}
 	nb, err := topology.NewBackend(name, bc)
 	if err != nil {
 		return a.commit(admin.Errorf(http.StatusBadRequest, "%v", err))

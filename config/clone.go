@@ -17,6 +17,7 @@ func (c *Config) Clone() *Config {
 	n.Backends = cloneNamed(c.Backends, func(b *Backend) *Backend {
 		x := *b
 		x.Options = cloneOptions(b.Options)
+		x.Resolvers = slices.Clone(b.Resolvers)
 		return &x
 	})
 	n.Directors = cloneNamed(c.Directors, func(d *Director) *Director {

@@ -146,11 +146,28 @@ type Backend struct {
 	HostHeader          string   `toml:"host_header"`
 	ProxyHeader         int      `toml:"proxy_header"` // PROXY protocol version: 0 (none), 1 or 2
 
+	// DNS discovery: a backend with Discover is a template. It is no live
+	// backend itself; each endpoint its target resolves to becomes a
+	// backend named "NAME:host:port" with the template's settings, and a
+	// member of every director that lists NAME.
+	Discover  string   `toml:"discover"`  // "dns+srv://NAME", "dns+a://NAME:PORT", dns+aaaa, dns+ip
+	Resolvers []string `toml:"resolvers"` // "host:port" of DNS servers; default: /etc/resolv.conf
+	MinTTL    Duration `toml:"min_ttl"`   // bounds on the time between lookups (the answer's TTL, clamped)
+	MaxTTL    Duration `toml:"max_ttl"`
+	Grace     Duration `toml:"grace"` // how long the last good answer is kept while DNS fails; 0 = until it answers
+	// DiscoveredFrom names the template a discovered backend was made
+	// from ("" for a backend of the file); such backends are not written
+	// by TOML (their template is).
+	DiscoveredFrom string `toml:"-"`
+
 	// Options are the keys of a registered type's table other than type,
 	// as raw TOML values (string, int64, float64, bool, []any,
 	// map[string]any, time.Time), for its factory; nil when none.
 	Options map[string]any `toml:"-"`
 }
+
+// IsTemplate reports whether b is a DNS-discovery template.
+func (b *Backend) IsTemplate() bool { return b.Discover != "" }
 
 // Network returns the network to dial for b: "tcp", "unix", or "" for a
 // backend of a registered type, which answers by itself.

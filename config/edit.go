@@ -39,6 +39,15 @@ type PutMember struct {
 	Weight           float64
 }
 
+// PutDiscovered adds (or replaces) Name, an endpoint of the discovery
+// template Template at Address: a backend with the template's settings,
+// appended to the members of every director that lists the template, with
+// Weight (an SRV weight; 0 = none) where the director takes weights.
+type PutDiscovered struct {
+	Template, Name, Address string
+	Weight                  float64
+}
+
 // DeleteMember drops Member from Director's members, weights and idents.
 type DeleteMember struct{ Director, Member string }
 
@@ -84,6 +93,33 @@ func (e PutBackend) apply(p *parser, c *Config) {
 		c.Backends = map[string]*Backend{}
 	}
 	c.Backends[e.Name] = b
+}
+
+func (e PutDiscovered) apply(p *parser, c *Config) {
+	t := c.Backends[e.Template]
+	if t == nil || !t.IsTemplate() {
+		p.errorf([]string{"backends", e.Template}, "no such discovery template")
+		return
+	}
+	b := *t
+	b.Name, b.Address, b.DiscoveredFrom = e.Name, e.Address, e.Template
+	b.Discover, b.Resolvers = "", nil
+	b.MinTTL, b.MaxTTL, b.Grace = Duration{}, Duration{}, Duration{}
+	c.Backends[e.Name] = &b
+	for _, d := range c.Directors {
+		if d.Type == Saintmode || !slices.Contains(d.Members, e.Template) {
+			continue
+		}
+		if !slices.Contains(d.Members, e.Name) {
+			d.Members = append(d.Members, e.Name)
+		}
+		if e.Weight > 0 && (d.Type == Random || d.Type == Hash || !slices.Contains(directorTypes, d.Type)) {
+			if d.Weights == nil {
+				d.Weights = map[string]float64{}
+			}
+			d.Weights[e.Name] = e.Weight
+		}
+	}
 }
 
 func (e DeleteBackend) apply(_ *parser, c *Config) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -66,15 +67,42 @@ func (c *Config) encode(e *encoder) {
 	for _, name := range sortedNames(c.Probes) {
 		c.Probes[name].encode(e, name)
 	}
+	// Discovered backends are not configuration: their template is
+	// written, and they are left out of the directors too.
 	for _, name := range sortedNames(c.Backends) {
-		c.Backends[name].encode(e, name)
+		if c.Backends[name].DiscoveredFrom == "" {
+			c.Backends[name].encode(e, name)
+		}
 	}
 	for _, name := range sortedNames(c.Directors) {
-		c.Directors[name].encode(e, name)
+		c.withoutDiscovered(c.Directors[name]).encode(e, name)
 	}
 	for _, r := range c.Routes {
 		r.encode(e)
 	}
+}
+
+// withoutDiscovered returns d without its discovered members (d itself
+// when it has none).
+func (c *Config) withoutDiscovered(d *Director) *Director {
+	discovered := func(m string) bool { b := c.Backends[m]; return b != nil && b.DiscoveredFrom != "" }
+	if !slices.ContainsFunc(d.Members, discovered) {
+		return d
+	}
+	x := *d
+	x.Members = slices.DeleteFunc(slices.Clone(d.Members), discovered)
+	x.Weights, x.Idents = maps.Clone(d.Weights), maps.Clone(d.Idents)
+	for m := range x.Weights {
+		if discovered(m) {
+			delete(x.Weights, m)
+		}
+	}
+	for m := range x.Idents {
+		if discovered(m) {
+			delete(x.Idents, m)
+		}
+	}
+	return &x
 }
 
 func (pr *Probe) encode(e *encoder, name string) {
@@ -101,7 +129,17 @@ func (b *Backend) encode(e *encoder, name string) {
 		e.options(b.Options)
 		return
 	}
-	e.str("address", b.Address)
+	if b.IsTemplate() {
+		e.str("discover", b.Discover)
+		if len(b.Resolvers) > 0 {
+			e.strs("resolvers", b.Resolvers)
+		}
+		e.dur("min_ttl", b.MinTTL)
+		e.dur("max_ttl", b.MaxTTL)
+		e.dur("grace", b.Grace)
+	} else {
+		e.str("address", b.Address)
+	}
 	if b.Probe != "" {
 		e.str("probe", b.Probe)
 	}

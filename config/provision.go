@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/discovery"
 	"github.com/shellac-lb/shellac/health"
 	"github.com/shellac-lb/shellac/http1"
 	"github.com/shellac-lb/shellac/pool"
@@ -34,6 +35,8 @@ const (
 	DefaultProbeThreshold = health.DefaultThreshold
 
 	DefaultConnectTimeout      = pool.DefaultConnectTimeout
+	DefaultDiscoveryMinTTL     = discovery.DefaultMinTTL
+	DefaultDiscoveryMaxTTL     = discovery.DefaultMaxTTL
 	DefaultFirstByteTimeout    = proxy.DefaultFirstByteTimeout
 	DefaultBetweenBytesTimeout = proxy.DefaultBetweenBytesTimeout
 	DefaultBackendMaxIdle      = pool.DefaultMaxIdle
@@ -125,6 +128,10 @@ func (p *parser) provisionBackend(b *Backend, path []string) {
 	defDur(p, &b.BetweenBytesTimeout, DefaultBetweenBytesTimeout, sub(path, "between_bytes_timeout")...)
 	defVal(p, &b.MaxIdle, DefaultBackendMaxIdle, sub(path, "max_idle")...)
 	defDur(p, &b.IdleTimeout, DefaultBackendIdleTimeout, sub(path, "idle_timeout")...)
+	if b.IsTemplate() {
+		defDur(p, &b.MinTTL, DefaultDiscoveryMinTTL, sub(path, "min_ttl")...)
+		defDur(p, &b.MaxTTL, DefaultDiscoveryMaxTTL, sub(path, "max_ttl")...)
+	}
 }
 
 func (p *parser) provisionDirector(d *Director, path []string) {

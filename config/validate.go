@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/discovery"
 	"github.com/shellac-lb/shellac/route"
 )
 
@@ -179,7 +181,10 @@ func (p *parser) validateProbe(pr *Probe, path []string) {
 }
 
 func (p *parser) validateBackend(c *Config, b *Backend, path []string) {
-	p.checkName(path, "backend")
+	if b.DiscoveredFrom == "" {
+		// A discovered backend is named TEMPLATE:host:port by app.
+		p.checkName(path, "backend")
+	}
 	at := func(key string) []string { return sub(path, key) }
 	switch {
 	case b.Type == BackendNetwork:
@@ -192,10 +197,20 @@ func (p *parser) validateBackend(c *Config, b *Backend, path []string) {
 			b.Type, strings.Join(directors.BackendTypes(), ", "))
 		return
 	}
-	if b.Address == "" {
-		p.errorf(at("address"), `is required (or set type = "synthetic")`)
-	} else if why := checkAddr(b.Address, true); why != "" {
-		p.errorf(at("address"), "%q %s", b.Address, why)
+	switch {
+	case b.IsTemplate():
+		p.validateTemplate(c, b, path)
+	case b.Address == "":
+		p.errorf(at("address"), `is required (or set discover = "dns+srv://…", or type = "synthetic")`)
+	default:
+		if why := checkAddr(b.Address, true); why != "" {
+			p.errorf(at("address"), "%q %s", b.Address, why)
+		}
+		for _, k := range []string{"resolvers", "min_ttl", "max_ttl", "grace"} {
+			if p.has(at(k)...) {
+				p.errorf(at(k), "is for DNS discovery: it needs discover = \"dns+…\"")
+			}
+		}
 	}
 	if b.Probe != "" && c.Probes[b.Probe] == nil {
 		p.errorf(at("probe"), "there is no probe %q", b.Probe)
@@ -214,6 +229,47 @@ func (p *parser) validateBackend(c *Config, b *Backend, path []string) {
 	}
 	if b.ProxyHeader < 0 || b.ProxyHeader > 2 {
 		p.errorf(at("proxy_header"), "%d is not 0 (off), 1 or 2 (PROXY protocol version)", b.ProxyHeader)
+	}
+}
+
+// validateTemplate checks a DNS-discovery template: its target, its
+// resolvers and TTL bounds, and that nothing names it where one backend
+// is needed (a route, default_director, a saintmode director): it stands
+// for a set of backends, which only a director's members can be.
+func (p *parser) validateTemplate(c *Config, b *Backend, path []string) {
+	at := func(key string) []string { return sub(path, key) }
+	if b.Address != "" {
+		p.errorf(at("address"), "a discovered backend has no address: its endpoints come from discover")
+	}
+	if _, err := discovery.ParseTarget(b.Discover); err != nil {
+		p.errorf(at("discover"), "%v", strings.TrimPrefix(err.Error(), "discovery: "))
+	}
+	for i, r := range b.Resolvers {
+		if why := checkAddr(r, false); why != "" || strings.HasPrefix(r, unixPrefix) {
+			p.errorf(sub(path, "resolvers", index(i)), "%q is not a DNS server's host:port", r)
+		}
+	}
+	if b.MinTTL.Duration < 10*time.Millisecond {
+		p.errorf(at("min_ttl"), "must be ≥ 10ms, got %v", b.MinTTL.Duration)
+	}
+	if b.MaxTTL.Duration < b.MinTTL.Duration {
+		p.errorf(at("max_ttl"), "%v is below min_ttl %v", b.MaxTTL.Duration, b.MinTTL.Duration)
+	}
+	if b.Grace.Duration < 0 {
+		p.errorf(at("grace"), "must be ≥ 0 (0 = keep the last answer until DNS answers again)")
+	}
+	if c.Server.DefaultDirector == b.Name {
+		p.errorf([]string{"server", "default_director"}, "%q is a discovered backend (a set of endpoints): list it in a director's members and name the director", b.Name)
+	}
+	for i, r := range c.Routes {
+		if r.Director == b.Name {
+			p.errorf([]string{"routes", index(i), "director"}, "%q is a discovered backend (a set of endpoints): list it in a director's members and name the director", b.Name)
+		}
+	}
+	for name, d := range c.Directors {
+		if d.Type == Saintmode && d.Member == b.Name {
+			p.errorf([]string{"directors", name, "member"}, "%q is a discovered backend (a set of endpoints): a saintmode director wraps one member; wrap a director that lists it", b.Name)
+		}
 	}
 }
 

@@ -485,7 +485,11 @@ func (cc *clientConn) abort() {
 // nothing buffered (server drain).
 func (cc *clientConn) closeIfIdle() {
 	if cc.state == clientHead && cc.headStart == 0 && cc.buffered() == 0 {
-		cc.closeNow()
+		// Half-close and drain rather than close: a request the client
+		// sent just now, still in the kernel's buffer, would turn a close
+		// into a reset; after a FIN the client sees its idle connection
+		// closed, and an HTTP client retries the request on another.
+		cc.closeGracefully(false)
 	}
 }
 

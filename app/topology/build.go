@@ -12,7 +12,9 @@ import (
 	"github.com/shellac-lb/shellac/route"
 )
 
-// Build turns a validated configuration into a live Table. When prev is
+// Build turns a validated configuration into a live Table. A DNS-discovery
+// template is neither a backend nor a member of the table: the backends
+// discovered from it are, once app has added them to the configuration. When prev is
 // not nil, backends whose configuration did not change are carried over
 // from it (with their health, counters and pooled connections), so a
 // reload disturbs nothing that did not change.
@@ -33,6 +35,9 @@ func Build(cfg *config.Config, prev *route.Table, prevCfg *config.Config) (*rout
 		Directors: make(map[string]directors.Director, len(cfg.Directors)),
 	}
 	for name, bc := range cfg.Backends {
+		if bc.IsTemplate() {
+			continue // its endpoints are backends of their own (app adds them)
+		}
 		nb, err := NewBackend(name, bc)
 		if err != nil {
 			return nil, err
@@ -54,6 +59,9 @@ func Build(cfg *config.Config, prev *route.Table, prevCfg *config.Config) (*rout
 		}
 		if d, ok := t.Directors[name]; ok {
 			return d, nil
+		}
+		if bc := cfg.Backends[name]; bc != nil && bc.IsTemplate() {
+			return nil, nil // a discovery template: no member itself
 		}
 		dc, ok := cfg.Directors[name]
 		if !ok {
@@ -156,16 +164,19 @@ func reusable(name string, dc *config.Director, prev *route.Table, prevCfg *conf
 	if dc.Type == config.Saintmode {
 		names = []string{dc.Member}
 	}
-	members := make([]directors.Member, len(names))
-	for i, n := range names {
+	members := make([]directors.Member, 0, len(names))
+	for _, n := range names {
 		m, err := member(n)
 		if err != nil {
 			return nil, err
 		}
+		if m == nil {
+			continue // a discovery template
+		}
 		if m != prevMember(prev, n) {
 			return nil, nil
 		}
-		members[i] = m
+		members = append(members, m)
 	}
 	if !liveMembers(old, members, dc) {
 		return nil, nil
@@ -244,6 +255,9 @@ func buildDirector(dc *config.Director, member func(string) (directors.Member, e
 		m, err := member(n)
 		if err != nil {
 			return nil, err
+		}
+		if m == nil {
+			continue // a discovery template: its endpoints are members of their own
 		}
 		members = append(members, m)
 		w := 1.0
