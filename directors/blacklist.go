@@ -33,9 +33,48 @@ func (d *Saintmode) Blacklist(r *Request, b *Backend, ttl time.Duration, now int
 	if _, isDir := d.member.(Director); ttl <= 0 || (!isDir && d.member != Member(b)) {
 		return
 	}
-	dg, exp := *r.Digest(), now+int64(ttl)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.add(*r.Digest(), now+int64(ttl), now)
+}
+
+// SaintEntry is one blacklisted object of a saintmode director: its
+// digest and when its entry expires (Unix nanos).
+type SaintEntry struct {
+	Digest  [32]byte
+	Expires int64
+}
+
+// Entries returns the entries live at now, in no particular order. It
+// walks the blacklist: for saving state, not for the request path.
+func (d *Saintmode) Entries(now int64) []SaintEntry {
+	var es []SaintEntry
+	d.entries.Range(func(dg [32]byte, exp int64) bool {
+		if now < exp {
+			es = append(es, SaintEntry{dg, exp})
+		}
+		return true
+	})
+	return es
+}
+
+// Restore adds the entries still live at now, as Blacklist would have
+// (an entry that is there already keeps the later expiry). It is how a
+// new process takes over the blacklist of the one it replaces. Takes d.mu.
+func (d *Saintmode) Restore(es []SaintEntry, now int64) {
+	es = slices.Clone(es)
+	slices.SortFunc(es, func(a, b SaintEntry) int { return cmp.Compare(a.Expires, b.Expires) })
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range es { // in expiry order, as the lazy sweep wants
+		if e.Expires > now {
+			d.add(e.Digest, e.Expires, now)
+		}
+	}
+}
+
+// add blacklists the object dg until exp. Called with d.mu.
+func (d *Saintmode) add(dg [32]byte, exp, now int64) {
 	d.sweep(now, 16)
 	old, ok := d.entries.Load(dg)
 	if ok && old >= exp {

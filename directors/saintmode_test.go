@@ -154,3 +154,42 @@ func TestSaintmodeDistribution(t *testing.T) {
 	checkShares(t, counts(d, 100000, func(int) *Request { return rb }), map[string]float64{"s1": 1, "s2": 3}, 0.02)
 	checkShares(t, counts(d, 100000, func(int) *Request { return ra }), map[string]float64{"s2": 1}, 0)
 }
+
+// TestSaintmodeRestore: the entries of one director, handed to a new one
+// (a process upgrade), blacklist the same objects until the same times,
+// threshold included; expired entries are not carried.
+func TestSaintmodeRestore(t *testing.T) {
+	b := NewBackend("s1", BackendConfig{})
+	old := NewSaintmode("sm", b, 2)
+	now := time.Now().UnixNano()
+	old.Blacklist(objReq("/a", now), b, time.Second, now)
+	old.Blacklist(objReq("/b", now), b, 3*time.Second, now)
+	old.Blacklist(objReq("/gone", now), b, time.Millisecond, now)
+	later := now + int64(10*time.Millisecond)
+	es := old.Entries(later)
+	if len(es) != 2 {
+		t.Fatalf("Entries = %d, want the 2 live ones", len(es))
+	}
+
+	nw := NewSaintmode("sm", b, 2)
+	nw.Restore(append(es, SaintEntry{Expires: now}), later) // an expired one is skipped
+	tests := []struct {
+		url     string
+		at      int64
+		healthy bool
+	}{
+		{"/c", later, false}, // two live entries: the threshold holds
+		{"/a", later, false},
+		{"/c", now + int64(1500*time.Millisecond), true}, // /a expired
+		{"/b", now + int64(1500*time.Millisecond), false},
+		{"/b", now + int64(3*time.Second), true},
+	}
+	for _, tt := range tests {
+		if got := nw.Healthy(objReq(tt.url, tt.at)); got != tt.healthy {
+			t.Errorf("%s at +%v: healthy %v, want %v", tt.url, time.Duration(tt.at-now), got, tt.healthy)
+		}
+	}
+	if got := nw.Count(later); got != 2 {
+		t.Errorf("count %d, want 2", got)
+	}
+}

@@ -15,6 +15,13 @@ type Options struct {
 	// quickly and must not call Set, Remove or Stop (they wait for the
 	// probing goroutine); Status is fine.
 	OnChange func(Change)
+
+	// Restore, when set, is asked for a saved window each time a prober
+	// is created (a new probed backend, or a changed probe); a window of
+	// the probe's size is used in place of the Initial results. It is how
+	// a process that replaces another keeps its backends' health (see
+	// Window). It must not call the Manager.
+	Restore func(b *directors.Backend) (WindowState, bool)
 }
 
 // Manager runs one prober per probed backend. It is used by configuration
@@ -22,6 +29,7 @@ type Options struct {
 // safe for concurrent use.
 type Manager struct {
 	onChange func(Change)
+	restore  func(*directors.Backend) (WindowState, bool)
 
 	// ops serialises Set, Remove and Stop. It is held while a replaced
 	// prober's goroutine exits, so Status does not take it.
@@ -34,7 +42,7 @@ type Manager struct {
 
 // NewManager returns a Manager with no probers.
 func NewManager(opts Options) *Manager {
-	return &Manager{onChange: opts.OnChange, probers: make(map[*directors.Backend]*prober)}
+	return &Manager{onChange: opts.OnChange, restore: opts.Restore, probers: make(map[*directors.Backend]*prober)}
 }
 
 // Set starts probing b with spec, or replaces b's probe. Setting the same
@@ -72,6 +80,13 @@ func (m *Manager) Set(b *directors.Backend, spec *ProbeSpec) error {
 		return nil
 	}
 	p := newProber(b, s, m.onChange)
+	if m.restore != nil {
+		if ws, ok := m.restore(b); ok {
+			if w, ok := windowFrom(ws, s.Window); ok {
+				p.win = w
+			}
+		}
+	}
 	m.probers[b] = p
 	m.mu.Unlock()
 
@@ -118,6 +133,20 @@ func (m *Manager) Status(b *directors.Backend) (Status, bool) {
 		return Status{}, false
 	}
 	return p.status(), true
+}
+
+// Window returns b's probe window, for saving, and false when b is not
+// probed. Takes m.mu and the prober's lock briefly.
+func (m *Manager) Window(b *directors.Backend) (WindowState, bool) {
+	m.mu.Lock()
+	p := m.probers[b]
+	m.mu.Unlock()
+	if p == nil {
+		return WindowState{}, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.win.state(), true
 }
 
 // Probed returns the probed backends, in no particular order.

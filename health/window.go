@@ -107,3 +107,27 @@ func b2u(b bool) uint64 {
 	}
 	return 0
 }
+
+// WindowState is a probe window as saved across a process upgrade: its
+// size and the shift registers, newest result in bit 0.
+type WindowState struct {
+	Size   int    `json:"size"`
+	Filled uint64 `json:"filled"`
+	Happy  uint64 `json:"happy"`
+	Recv   uint64 `json:"recv"`
+	Rerr   uint64 `json:"rerr"`
+	Xerr   uint64 `json:"xerr"`
+}
+
+func (w *window) state() WindowState {
+	return WindowState{Size: w.size, Filled: w.filled, Happy: w.happy, Recv: w.recv, Rerr: w.rerr, Xerr: w.xerr}
+}
+
+// windowFrom returns the window ws saved, or false when its size is not
+// size (a changed probe starts over, as in Varnish).
+func windowFrom(ws WindowState, size int) (window, bool) {
+	if ws.Size != size {
+		return window{}, false
+	}
+	return window{size: size, filled: ws.Filled, happy: ws.Happy, recv: ws.Recv, rerr: ws.Rerr, xerr: ws.Xerr}, true
+}

@@ -208,12 +208,16 @@ func AppendForwardResponse(dst []byte, r *Response, o *ResponseOptions) []byte {
 		o = &ResponseOptions{}
 	}
 	dst = appendStatus(dst, r.Status, r.Reason, "")
-	clSent := false
+	// RFC 9112 6.1, RFC 9110 8.6: a server sends neither Transfer-Encoding
+	// nor Content-Length with a 1xx or 204 response.
+	noFraming := r.Status < 200 || r.Status == 204
+	clSent := noFraming
 	for i := range r.Headers {
 		h := &r.Headers[i]
 		kind := fieldKind(h.Name)
 		if hopHeaders[kind] {
 			switch {
+			case kind == fieldTransferEncoding && noFraming:
 			case kind == fieldTransferEncoding && !r.Chunked:
 				// A close-delimited body in some other coding: the
 				// client must still decode it.

@@ -156,6 +156,10 @@ func TestAppendForwardResponse(t *testing.T) {
 			"HTTP/1.1 299 \r\n\r\n"},
 		{"bare LF and space before colon normalised", "HTTP/1.1 200 OK\nX-A : b\nContent-Length: 0\n\n", &ResponseOptions{ClientMinor: 1},
 			"HTTP/1.1 200 OK\r\nX-A: b\r\nContent-Length: 0\r\n\r\n"},
+		{"no framing fields with a 1xx", "HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: \r\nTransfer-Encoding: 0\r\nLink: </a>\r\n\r\n", &ResponseOptions{ClientMinor: 1},
+			"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"},
+		{"no framing fields with a 204", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX: y\r\n\r\n", &ResponseOptions{ClientMinor: 1},
+			"HTTP/1.1 204 No Content\r\nX: y\r\n\r\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
