@@ -21,11 +21,13 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
 )
 
 // maxBody bounds request bodies: they are small JSON objects.
@@ -53,6 +55,9 @@ type Server struct {
 
 	ln  net.Listener
 	srv *http.Server
+
+	sock     os.FileInfo // the UNIX socket bound, to remove at Shutdown
+	sockPath string
 }
 
 // New returns the admin API for ctl. It reads the token file, and refuses
@@ -124,9 +129,28 @@ func (s *Server) Start() error {
 			_ = os.Remove(p) // a stale socket from an earlier run
 		}
 	}
-	ln, err := net.Listen(network, addr)
+	// SO_REUSEPORT, as the proxy's listeners: a new process started for
+	// an upgrade binds the same address while this one still runs.
+	lc := net.ListenConfig{Control: func(network, _ string, c syscall.RawConn) error {
+		if !strings.HasPrefix(network, "tcp") {
+			return nil
+		}
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		})
+		return errors.Join(err, serr)
+	}}
+	ln, err := lc.Listen(context.Background(), network, addr)
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
+	}
+	if ul, ok := ln.(*net.UnixListener); ok {
+		// The path is removed at Shutdown only while it is still this
+		// socket's: after an upgrade it is the new process's.
+		ul.SetUnlinkOnClose(false)
+		s.sock, _ = os.Lstat(addr)
+		s.sockPath = addr
 	}
 	s.ln = ln
 	s.srv = &http.Server{
@@ -159,7 +183,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
 	}
-	return s.srv.Shutdown(ctx)
+	err := s.srv.Shutdown(ctx)
+	if s.sock != nil {
+		if fi, e := os.Lstat(s.sockPath); e == nil && os.SameFile(fi, s.sock) {
+			_ = os.Remove(s.sockPath)
+		}
+	}
+	return err
 }
 
 // methods dispatches on the request method, answering 405 with a JSON

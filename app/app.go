@@ -56,6 +56,11 @@ type App struct {
 	disc            map[string]*discoverer
 	discoveryErrors atomic.Uint64
 
+	// restore holds the state file read at New until its entries are
+	// applied (nil without one); stateStop/stateDone run its writer.
+	restore              *restorer
+	stateStop, stateDone chan struct{}
+
 	started bool
 }
 
@@ -76,7 +81,14 @@ func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 		opts.OnRequest = a.onRequest
 	}
 	a.srv = proxy.New(opts, t)
-	a.probes = health.NewManager(health.Options{OnChange: a.onHealthChange})
+	if f := cfg.Server.StateFile; f != "" {
+		r, err := readState(f, time.Now())
+		if err != nil {
+			log.Warn("state file not used: backends start from their configuration", "err", err)
+		}
+		a.restore = r
+	}
+	a.probes = health.NewManager(health.Options{OnChange: a.onHealthChange, Restore: a.restore.window})
 	return a, nil
 }
 
@@ -113,6 +125,7 @@ func (a *App) Start() error {
 		return nil
 	}
 	cfg := a.cfg
+	a.restoreTable()
 	a.syncProbes(cfg, a.table)
 	if cfg.Log.Access != "" {
 		al, err := openAccessLog(cfg.Log, &a.dropped)
@@ -139,6 +152,10 @@ func (a *App) Start() error {
 		a.admin = adm
 	}
 	a.started = true
+	if cfg.Server.StateFile != "" {
+		a.stateStop, a.stateDone = make(chan struct{}), make(chan struct{})
+		go a.runStateWriter(a.stateStop, a.stateDone)
+	}
 	if first := a.syncDiscovery(); len(first) > 0 {
 		a.mu.Unlock()
 		waitFirst(first)
@@ -147,6 +164,18 @@ func (a *App) Start() error {
 	a.Log.Info("shellac listening", "listen", cfg.Server.Listen, "admin", cfg.Admin.Listen,
 		"backends", len(a.table.Backends), "directors", len(a.table.Directors))
 	return nil
+}
+
+// stopStateWriter stops the state file's writer, if it runs, and waits.
+func (a *App) stopStateWriter() {
+	a.mu.Lock()
+	stop, done := a.stateStop, a.stateDone
+	a.stateStop = nil
+	a.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
 }
 
 // stopAux stops the probes and closes the access log.
@@ -331,30 +360,45 @@ func (a *App) Shutdown(ctx context.Context) error {
 		cancel()
 	}
 	a.stopDiscovery()
+	a.stopStateWriter()
 	err := a.srv.Shutdown(ctx)
+	if e := a.writeState(); e != nil {
+		a.Log.Error("cannot write the state file", "err", e)
+	}
 	a.stopAux()
 	return err
 }
 
-// Run starts a (unless Start already did) and serves until SIGTERM or SIGINT (graceful drain bounded
-// by server.shutdown_timeout), reloading on SIGHUP.
+// Run starts a (unless Start already did) and serves until SIGTERM or
+// SIGINT (graceful drain bounded by server.shutdown_timeout), reloading
+// on SIGHUP and handing over to a new process on SIGUSR2 (upgrade.go).
 func (a *App) Run(ctx context.Context) error {
 	if err := a.Start(); err != nil {
 		return err
 	}
 	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
 	defer signal.Stop(sig)
+	reportReady()
 	for {
 		select {
 		case <-ctx.Done():
 			return a.drain()
 		case s := <-sig:
-			if s == syscall.SIGHUP {
+			switch s {
+			case syscall.SIGHUP:
 				if err := a.Reload(); err != nil {
 					a.Log.Error("reload failed; keeping the running configuration", "err", err)
 				}
 				continue
+			case syscall.SIGUSR2:
+				pid, err := a.upgrade()
+				if err != nil {
+					a.Log.Error("upgrade failed; this process keeps serving", "err", err)
+					continue
+				}
+				a.Log.Info("upgrade: new process ready; draining", "pid", pid)
+				return a.drain()
 			}
 			a.Log.Info("draining", "signal", s.String())
 			return a.drain()

@@ -62,6 +62,11 @@ type Server struct {
 	// XForwardedFor appends the client address to X-Forwarded-For and
 	// sets X-Forwarded-Proto and X-Forwarded-Host.
 	XForwardedFor bool `toml:"x_forwarded_for"`
+	// StateFile, when set, is where the running process keeps each
+	// backend's operator override and probe window and every saintmode
+	// blacklist (rewritten every second and at stop), and where a new
+	// process (an upgrade or a restart) takes them from at start.
+	StateFile string `toml:"state_file"`
 }
 
 // Limits is the [limits] table.
