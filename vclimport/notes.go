@@ -1,0 +1,67 @@
+package vclimport
+
+import "strings"
+
+// noteStmt lists a statement the importer does not translate, with the
+// reason and shellac's nearest equivalent.
+func (t *translator) noteStmt(s Stmt, sub string) {
+	p := s.stmtPos()
+	what := t.src(p)
+	if w, ok := s.(*WordStmt); ok && w.Word == "C" {
+		what = "C{ … }C"
+	}
+	if _, ok := s.(*IfStmt); ok && !strings.HasSuffix(what, "}") {
+		what += " … }"
+	}
+	t.note(p.Line, what, whyNot(s, sub, what))
+}
+
+// reasons maps what a statement touches to why it has no translation,
+// first match wins.
+var reasons = []struct {
+	needles []string
+	why     string
+}{
+	{[]string{"saintmode.blacklist("}, `saintmode blacklisting from VCL: set blacklist = "DURATION" with retries and retry_on on the [[routes]] entry (a retried failure blacklists the object)`},
+	{[]string{"return (retry)", "return(retry)", "return (restart)", "return(restart)"}, "retries: set retries and retry_on on the [[routes]] entry"},
+	{[]string{"return (pipe)", "return(pipe)"}, "pipe: set pipe = true on a [[routes]] entry (Upgrade requests are always piped)"},
+	{[]string{"return (pass)", "return(pass)"}, "shellac does not cache: every request is passed to a backend"},
+	{[]string{"synth", "vcl_backend_error"}, `synthetic responses: a backend with type = "synthetic" answers with a fixed status, headers and body`},
+	{[]string{"beresp.ttl", "beresp.grace", "beresp.keep", "beresp.uncacheable", "beresp.do_", "hash_data", "return (hash)", "return(hash)", "return (lookup)", "return(lookup)", "ban(", "purge", "obj.", "req.hash", "return (deliver)", "return(deliver)", "return (miss)", "return(miss)", "return (fetch)", "return(fetch)", "return (abandon)", "return(abandon)"}, "caching: shellac is not a cache; every request goes to a backend"},
+	{[]string{"x-forwarded-for"}, "X-Forwarded-For: shellac appends the client address itself (server.x_forwarded_for)"},
+	{[]string{"std.log", "std.syslog", "std.timestamp"}, "logging: shellac writes an access log ([log] access)"},
+	{[]string{"client.ip ~", "client.ip !~"}, "access control: shellac has no ACLs"},
+	{[]string{"req.http.", "resp.http.", "beresp.http.", "bereq.http."}, "header rewriting: shellac forwards headers unchanged, apart from hop-by-hop and X-Forwarded-* headers"},
+	{[]string{"return (vcl", "return(vcl"}, "VCL labels: one shellac configuration serves every request"},
+}
+
+func whyNot(s Stmt, sub, what string) string {
+	text := strings.ToLower(what)
+	switch x := s.(type) {
+	case *WordStmt:
+		switch x.Word {
+		case "C":
+			return "inline C: not supported"
+		case "call":
+			return "call " + x.Arg + ": its statements are listed where the sub is"
+		}
+	case *NewStmt:
+		return "object: no shellac equivalent"
+	}
+	for _, r := range reasons {
+		for _, n := range r.needles {
+			if strings.Contains(text, n) {
+				return r.why
+			}
+		}
+	}
+	switch sub {
+	case "vcl_hash", "vcl_hit", "vcl_miss", "vcl_purge", "vcl_backend_response":
+		return "caching (" + sub + "): shellac is not a cache; every request goes to a backend"
+	case "vcl_deliver":
+		return "response rewriting (vcl_deliver): shellac forwards responses unchanged"
+	case "vcl_synth", "vcl_backend_error":
+		return `synthetic responses: a backend with type = "synthetic" answers with a fixed status, headers and body`
+	}
+	return "VCL logic (" + sub + "): no shellac equivalent"
+}
