@@ -8,8 +8,8 @@ import (
 // match is one host and path prefix a route matches ("" = any).
 type match struct{ host, prefix string }
 
-// route is a [[routes]] entry being built.
-type route struct {
+// vroute is a [[routes]] entry being built.
+type vroute struct {
 	m        match
 	director string
 	pipe     bool
@@ -26,7 +26,7 @@ type route struct {
 // come first. An unconditional set (or an else branch) ends the reading:
 // what comes before it can no longer decide.
 func (t *translator) routing(sub string, body []Stmt, hint, side string) {
-	var routes []route
+	var routes []vroute
 	deadAt := 0 // the line that overrides the statements before it
 	catchAll := ""
 	catchLine := 0
@@ -80,7 +80,7 @@ func (t *translator) routing(sub string, body []Stmt, hint, side string) {
 	}
 }
 
-func (t *translator) routeTables(rs []route) []*table {
+func (t *translator) routeTables(rs []vroute) []*table {
 	var out []*table
 	for _, r := range rs {
 		tb := &table{header: "[[routes]]", comment: fmt.Sprintf("%s:%d: if (%s)", t.f.Name, r.line, r.cond)}
@@ -141,8 +141,8 @@ func (t *translator) targetOf(e Expr, sub string) (string, string) {
 // ifRoutes translates an if/elsif/else chain whose branches set the
 // hint. It returns the routes in order, and the director of an else
 // branch that sets the hint (a catch-all) with its line.
-func (t *translator) ifRoutes(s *IfStmt, sub, hint, side string) ([]route, string, int) {
-	var routes []route
+func (t *translator) ifRoutes(s *IfStmt, sub, hint, side string) ([]vroute, string, int) {
+	var routes []vroute
 	exact := true // false once a branch could not be expressed
 	for branch := s; branch != nil; {
 		target, pipe, line := t.branchTarget(branch.Then, sub, hint)
@@ -160,7 +160,7 @@ func (t *translator) ifRoutes(s *IfStmt, sub, hint, side string) ([]route, strin
 				break
 			}
 			for _, m := range ms {
-				routes = append(routes, route{m: m, director: target, pipe: pipe, line: branch.Pos.Line, cond: cond})
+				routes = append(routes, vroute{m: m, director: target, pipe: pipe, line: branch.Pos.Line, cond: cond})
 			}
 		}
 		if branch.elseIf {
