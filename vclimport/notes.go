@@ -13,7 +13,24 @@ func (t *translator) noteStmt(s Stmt, sub string) {
 	if _, ok := s.(*IfStmt); ok && !strings.HasSuffix(what, "}") {
 		what += " … }"
 	}
-	t.note(p.Line, what, whyNot(s, sub, what))
+	t.note(p.Line, what, t.whyNot(s, sub, t.text(s)))
+}
+
+// text returns the source lines of a statement (at most 50), for
+// classifying it.
+func (t *translator) text(s Stmt) string {
+	from, to := s.stmtPos().Line, s.stmtPos().Line
+	switch x := s.(type) {
+	case *IfStmt:
+		to = x.End.Line
+	case *WordStmt:
+		to = x.End.Line
+	}
+	to = min(to, from+50, len(t.lines))
+	if from < 1 || from > to {
+		return ""
+	}
+	return strings.Join(t.lines[from-1:to], "\n")
 }
 
 // reasons maps what a statement touches to why it has no translation,
@@ -35,7 +52,8 @@ var reasons = []struct {
 	{[]string{"return (vcl", "return(vcl"}, "VCL labels: one shellac configuration serves every request"},
 }
 
-func whyNot(s Stmt, sub, what string) string {
+func (t *translator) whyNot(s Stmt, sub, what string) string {
+	subsOf := t.subs
 	text := strings.ToLower(what)
 	switch x := s.(type) {
 	case *WordStmt:
@@ -43,10 +61,17 @@ func whyNot(s Stmt, sub, what string) string {
 		case "C":
 			return "inline C: not supported"
 		case "call":
+			if _, ok := subsOf[x.Arg]; !ok {
+				return "call " + x.Arg + ": the sub is not in this file (in an include?)"
+			}
 			return "call " + x.Arg + ": its statements are listed where the sub is"
 		}
 	case *NewStmt:
 		return "object: no shellac equivalent"
+	}
+	switch sub {
+	case "vcl_synth", "vcl_backend_error":
+		return `synthetic responses: a backend with type = "synthetic" answers with a fixed status, headers and body`
 	}
 	for _, r := range reasons {
 		for _, n := range r.needles {
@@ -60,8 +85,6 @@ func whyNot(s Stmt, sub, what string) string {
 		return "caching (" + sub + "): shellac is not a cache; every request goes to a backend"
 	case "vcl_deliver":
 		return "response rewriting (vcl_deliver): shellac forwards responses unchanged"
-	case "vcl_synth", "vcl_backend_error":
-		return `synthetic responses: a backend with type = "synthetic" answers with a fixed status, headers and body`
 	}
 	return "VCL logic (" + sub + "): no shellac equivalent"
 }
