@@ -44,12 +44,18 @@ type Result struct {
 
 // Import parses the VCL file src (named name in positions and
 // comments) and translates it. The error is a *SyntaxError when src is
-// not VCL this importer can read; a translation that does not validate
+// not VCL this importer can read (a syntax error outside a sub, or in
+// vcl_init, vcl_recv or vcl_backend_fetch); a translation that does not validate
 // is reported in Result.Err instead.
 func Import(name string, src []byte) (*Result, error) {
 	f, err := Parse(name, src)
 	if err != nil {
 		return nil, err
+	}
+	for _, d := range f.Decls {
+		if d.BodyErr != nil && translatedSubs[d.Name] {
+			return nil, d.BodyErr
+		}
 	}
 	t := &translator{f: f, lines: strings.Split(string(src), "\n")}
 	t.translate()
@@ -59,6 +65,11 @@ func Import(name string, src []byte) (*Result, error) {
 	r.Config, r.Err = config.Parse(strings.TrimSuffix(name, ".vcl")+".toml", out)
 	return r, nil
 }
+
+// translatedSubs are the subs whose statements are translated: a syntax
+// error in one of them is an error; in any other sub it is a note (the
+// sub is listed as untranslated).
+var translatedSubs = map[string]bool{"vcl_init": true, "vcl_recv": true, "vcl_backend_fetch": true}
 
 // sortNotes orders notes by line, keeping the order of notes of one line.
 func sortNotes(ns []Note) {

@@ -252,3 +252,86 @@ func TestDurations(t *testing.T) {
 		}
 	}
 }
+
+// TestImportShardParamsAndSides: shard_param objects, stacking a shard
+// under a fallback (resolved lazily, on the backend side: by=HASH is the
+// object hash), and by=HASH in vcl_recv (Varnish hashes the URL there).
+func TestImportShardParamsAndSides(t *testing.T) {
+	src := `vcl 4.1;
+import directors;
+backend a { .host = "127.0.0.1"; .port = "8001"; }
+backend b { .host = "127.0.0.1"; .port = "8002"; }
+sub vcl_init {
+	new p = directors.shard_param();
+	p.set(by=KEY, key=p.key(req.http.X-User), healthy=ALL);
+	new s = directors.shard();
+	s.add_backend(a);
+	s.add_backend(b);
+	s.associate(p.use());
+	new t = directors.shard();
+	t.add_backend(a);
+	t.add_backend(b);
+	new fb = directors.fallback();
+	fb.add_backend(t.backend());
+	fb.add_backend(b);
+}
+sub vcl_recv {
+	if (req.http.host == "user.example") {
+		set req.backend_hint = s.backend();
+	} elsif (req.http.host == "url.example") {
+		set req.backend_hint = t.backend(by=HASH);
+	} else {
+		set req.backend_hint = fb.backend();
+	}
+}
+`
+	r, err := Import("p.vcl", []byte(src))
+	if err != nil || r.Err != nil {
+		t.Fatalf("%v %v\n%s", err, r.Err, r.TOML)
+	}
+	c := r.Config
+	if d := c.Directors["s"]; d == nil || d.By != "key" || !slices.Equal(d.Key, []string{"header:X-User"}) || d.Healthy != "all" {
+		t.Errorf("s: %+v", d)
+	}
+	if d := c.Directors["t"]; d == nil || d.By != "hash" {
+		t.Errorf("t (under fb, lazy): %+v", d)
+	}
+	if d := c.Directors["t_2"]; d == nil || d.By != "url" {
+		t.Errorf("t_2 (by=HASH in vcl_recv): %+v", d)
+	}
+	if d := c.Directors["fb"]; d == nil || !slices.Equal(d.Members, []string{"t", "b"}) {
+		t.Errorf("fb: %+v", d)
+	}
+	if c.Routes[0].Director != "s" || c.Routes[1].Director != "t_2" || c.Server.DefaultDirector != "fb" {
+		t.Errorf("routes %+v default %q", c.Routes, c.Server.DefaultDirector)
+	}
+	checkNotes(t, r, nil)
+}
+
+// TestImportPositionalArgs: add_backend's positional arguments are
+// weight for random and hash, ident, rampup, weight for shard.
+func TestImportPositionalArgs(t *testing.T) {
+	src := `vcl 4.1;
+backend a { .host = "127.0.0.1"; }
+backend b { .host = "127.0.0.2"; }
+sub vcl_init {
+	new s = directors.shard();
+	s.add_backend(a, "one");
+	s.add_backend(b, "two", 0s, 1.0);
+	new h = directors.random();
+	h.add_backend(a, 3);
+	h.add_backend(b);
+}
+`
+	r, err := Import("a.vcl", []byte(src))
+	if err != nil || r.Err != nil {
+		t.Fatal(err, r.Err)
+	}
+	if d := r.Config.Directors["s"]; !reflect.DeepEqual(d.Idents, map[string]string{"a": "one", "b": "two"}) {
+		t.Errorf("s idents %v", d.Idents)
+	}
+	if d := r.Config.Directors["h"]; !reflect.DeepEqual(d.Weights, map[string]float64{"a": 3}) {
+		t.Errorf("h weights %v", d.Weights)
+	}
+	checkNotes(t, r, map[int]string{7: "per-member rampup"})
+}

@@ -193,7 +193,9 @@ func (l *lexer) next() (token, *SyntaxError) {
 		return tok(tCBlock, rest[:n+4], n+4)
 	case isIdentStart(c):
 		n := 1
-		for n < len(rest) && (isIdentByte(rest[n]) || rest[n] == '.' && n+1 < len(rest) && isIdentStart(rest[n+1])) {
+		// Dots join names (req.http.host); a colon names a header's
+		// field (req.http.Cache-Control:max-age, Varnish 6.6+).
+		for n < len(rest) && (isIdentByte(rest[n]) || (rest[n] == '.' || rest[n] == ':') && n+1 < len(rest) && isIdentStart(rest[n+1])) {
 			n++
 		}
 		return tok(tIdent, rest[:n], n)

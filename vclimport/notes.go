@@ -60,6 +60,8 @@ func (t *translator) whyNot(s Stmt, sub, what string) string {
 		switch x.Word {
 		case "C":
 			return "inline C: not supported"
+		case "include":
+			return "include: not followed; import that file on its own, or paste it into this one"
 		case "call":
 			if _, ok := subsOf[x.Arg]; !ok {
 				return "call " + x.Arg + ": the sub is not in this file (in an include?)"

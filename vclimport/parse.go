@@ -299,6 +299,14 @@ func (p *parser) stmt() Stmt {
 		}
 		p.want(";", "after return")
 		return r
+	case "include":
+		p.take()
+		f := p.take()
+		if f.kind != tString {
+			p.failf(f.pos, "expected a file name string after include, found %s", f)
+		}
+		end := p.want(";", "after include").end
+		return &WordStmt{Pos: t.pos, Word: "include", Arg: f.text, End: end}
 	case "unset", "call":
 		p.take()
 		arg := p.ident("after " + t.text)

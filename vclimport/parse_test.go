@@ -18,6 +18,7 @@ func TestLex(t *testing.T) {
 		{`"^/api\.v1"`, `"^/api\.v1"`},
 		{`a==b!~c&&d||!e`, `a == b !~ c && d || ! e`},
 		{`C{ int x; }C x`, `C{ int x; }C x`},
+		{`req.http.Cache-Control:max-age`, `req.http.Cache-Control:max-age`},
 	} {
 		toks, err := lex(c.src)
 		if err != nil {
@@ -52,8 +53,10 @@ func TestParseErrors(t *testing.T) {
 		{"include foo;", "x.vcl:1:9: expected a file name string"},
 		{"vcl 4.1; @", "x.vcl:1:10: unexpected character '@'"},
 		{"sub x { } }", "x.vcl:1:11: expected a declaration"},
+		{"sub vcl_recv {\n  set req.backend_hint = ;\n}", "x.vcl:2:26: expected an expression"},
+		{"sub vcl_init {\n  new = directors.hash();\n}", "x.vcl:2:7: expected a name of the new object"},
 	} {
-		_, err := Parse("x.vcl", []byte(c.src))
+		_, err := Import("x.vcl", []byte(c.src))
 		var se *SyntaxError
 		if !errors.As(err, &se) {
 			t.Errorf("%q: %v; want a *SyntaxError", c.src, err)

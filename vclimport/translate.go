@@ -639,7 +639,13 @@ func (t *translator) method(d *director, method string, c *Call) bool {
 			return true
 		}
 		m := member{name: name, line: at.Line}
-		if w := c.arg("weight", 1); w != nil {
+		// add_backend(backend, weight) for random and hash;
+		// add_backend(backend, ident, rampup, weight) for shard.
+		wi := 1
+		if d.kind == "shard" {
+			wi = 3
+		}
+		if w := c.arg("weight", wi); w != nil {
 			v, ok := floatOf(w)
 			switch {
 			case !ok || v <= 0:
