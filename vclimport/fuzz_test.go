@@ -1,10 +1,13 @@
 package vclimport
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 // FuzzParseVCL: Import never panics; it either refuses the input with a
@@ -17,6 +20,7 @@ func FuzzParseVCL(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`sub vcl_recv { if (req.http.host ~ "^(a|b)$") { set req.backend_hint = d.backend(by=KEY, key=d.key(req.http.x)); } }`))
+	f.Add([]byte("sub a { call a; call a; call a; }\nsub vcl_recv { call a; call a; }"))
 	f.Add([]byte("backend b { .probe = { .request = \"GET / HTTP/1.1\" \"Host: x\"; } }"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		r, err := Import("f.vcl", src)
@@ -30,8 +34,17 @@ func FuzzParseVCL(f *testing.F) {
 			}
 			return
 		}
-		if len(r.TOML) == 0 {
-			t.Fatal("no TOML")
+		// Whatever the input, the TOML written is TOML, and every
+		// note points into the file.
+		var v map[string]any
+		if _, err := toml.Decode(string(r.TOML), &v); err != nil {
+			t.Fatalf("the TOML written does not parse: %v\n%s", err, r.TOML)
+		}
+		lines := bytes.Count(src, []byte("\n")) + 1
+		for _, n := range r.Notes {
+			if n.Line < 1 || n.Line > lines {
+				t.Fatalf("note at line %d of %d: %v", n.Line, lines, n)
+			}
 		}
 	})
 }

@@ -60,8 +60,7 @@ func Import(name string, src []byte) (*Result, error) {
 	t := &translator{f: f, lines: strings.Split(string(src), "\n")}
 	t.translate()
 	out := t.emit() // may add notes
-	sortNotes(t.notes)
-	r := &Result{TOML: out, Notes: t.notes, Calls: t.calls}
+	r := &Result{TOML: out, Notes: sortNotes(t.notes), Calls: t.calls}
 	r.Config, r.Err = config.Parse(strings.TrimSuffix(name, ".vcl")+".toml", out)
 	return r, nil
 }
@@ -71,7 +70,14 @@ func Import(name string, src []byte) (*Result, error) {
 // sub is listed as untranslated).
 var translatedSubs = map[string]bool{"vcl_init": true, "vcl_recv": true, "vcl_backend_fetch": true}
 
-// sortNotes orders notes by line, keeping the order of notes of one line.
-func sortNotes(ns []Note) {
+// sortNotes orders notes by line, keeping the order of notes of one
+// line, and drops repeats (a sub called twice from vcl_recv).
+func sortNotes(ns []Note) []Note {
 	slices.SortStableFunc(ns, func(a, b Note) int { return a.Line - b.Line })
+	seen := map[Note]bool{}
+	return slices.DeleteFunc(ns, func(n Note) bool {
+		dup := seen[n]
+		seen[n] = true
+		return dup
+	})
 }

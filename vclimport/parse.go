@@ -42,9 +42,16 @@ func Parse(name string, src []byte) (f *File, err error) {
 	for p.peek().kind != tEOF {
 		f.Decls = append(f.Decls, p.decl())
 	}
+	first := map[string]*Decl{}
 	for _, d := range f.Decls {
 		if d.BodyErr != nil {
 			d.BodyErr.File = name
+		}
+		if d.Kind == "backend" || d.Kind == "probe" {
+			if o := first[d.Kind+" "+d.Name]; o != nil {
+				return nil, &SyntaxError{File: name, Pos: d.Pos, Msg: fmt.Sprintf("%s %s is declared twice (first at %d:%d)", d.Kind, d.Name, o.Pos.Line, o.Pos.Col)}
+			}
+			first[d.Kind+" "+d.Name] = d
 		}
 	}
 	return f, nil
@@ -205,6 +212,11 @@ func (p *parser) fields(context string) []*Field {
 			p.failf(t.pos, "expected .field = value; in %s, found %s", context, t)
 		}
 		f := &Field{Name: t.text[1:], Pos: t.pos}
+		for _, o := range fs {
+			if o.Name == f.Name {
+				p.failf(t.pos, ".%s is set twice in %s (first at %d:%d)", f.Name, context, o.Pos.Line, o.Pos.Col)
+			}
+		}
 		p.want("=", "after ."+f.Name)
 		if p.peek().is("{") {
 			f.Block = p.fields("." + f.Name)

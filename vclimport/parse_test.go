@@ -53,6 +53,8 @@ func TestParseErrors(t *testing.T) {
 		{"include foo;", "x.vcl:1:9: expected a file name string"},
 		{"vcl 4.1; @", "x.vcl:1:10: unexpected character '@'"},
 		{"sub x { } }", "x.vcl:1:11: expected a declaration"},
+		{"probe p { .timeout = 1s;\n .timeout = 2s; }", "x.vcl:2:2: .timeout is set twice in probe p (first at 1:11)"},
+		{"backend b { .host = \"a\"; }\nbackend b { .host = \"b\"; }", "x.vcl:2:1: backend b is declared twice (first at 1:1)"},
 		{"sub vcl_recv {\n  set req.backend_hint = ;\n}", "x.vcl:2:26: expected an expression"},
 		{"sub vcl_init {\n  new = directors.hash();\n}", "x.vcl:2:7: expected a name of the new object"},
 	} {

@@ -95,6 +95,7 @@ type translator struct {
 	subs     map[string][]*Decl
 
 	routes     []*table
+	inlined    int
 	defaultDir string
 	defaultCmt string
 	firstBack  string
@@ -230,14 +231,20 @@ func (t *translator) called(name string) bool {
 	return found && len(t.subs[name]) > 0
 }
 
+// maxInlined bounds the statements inlining may produce (a sub may call
+// another many times).
+const maxInlined = 10000
+
 // inline replaces top-level call NAME; statements by the sub's body.
 func (t *translator) inline(body []Stmt, depth int) []Stmt {
 	var out []Stmt
 	for _, s := range body {
-		if w, ok := s.(*WordStmt); ok && w.Word == "call" && depth < 8 {
+		if w, ok := s.(*WordStmt); ok && w.Word == "call" && depth < 8 && t.inlined < maxInlined {
 			if ds := t.subs[w.Arg]; len(ds) > 0 {
 				for _, d := range ds {
-					out = append(out, t.inline(d.Body, depth+1)...)
+					in := t.inline(d.Body, depth+1)
+					t.inlined += len(in)
+					out = append(out, in...)
 				}
 				continue
 			}
