@@ -1,6 +1,8 @@
 package vclimport
 
 import (
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shellac-lb/shellac/app"
 	"github.com/shellac-lb/shellac/config"
 )
 
@@ -27,8 +30,17 @@ func importFile(t *testing.T, name string) *Result {
 	if r.Err != nil {
 		t.Fatalf("%s: the TOML does not validate: %v\n%s", name, r.Err, r.TOML)
 	}
-	if _, err := config.Parse(name+".toml", r.TOML); err != nil {
-		t.Fatalf("%s: config.Parse: %v", name, err)
+	// What shellac check runs: config.Load, then app.New.
+	path := filepath.Join(t.TempDir(), name+".toml")
+	if err := os.WriteFile(path, r.TOML, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("%s: config.Load: %v", name, err)
+	}
+	if _, err := app.New(cfg, path, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("%s: app.New: %v", name, err)
 	}
 	return r
 }
@@ -334,4 +346,78 @@ sub vcl_init {
 		t.Errorf("h weights %v", d.Weights)
 	}
 	checkNotes(t, r, map[int]string{7: "per-member rampup"})
+}
+
+// TestImportCustomSubSide: a sub called from vcl_recv runs on the client
+// side, where shard's default by=HASH hashes the URL; its choice of
+// backend is followed into vcl_recv's routes.
+func TestImportCustomSubSide(t *testing.T) {
+	src := `vcl 4.1;
+import directors;
+backend a { .host = "127.0.0.1"; }
+backend b { .host = "127.0.0.2"; }
+sub vcl_init {
+	new s = directors.shard();
+	s.add_backend(a);
+	s.add_backend(b);
+}
+sub pick {
+	if (req.url ~ "^/cache/") {
+		set req.backend_hint = s.backend();
+	}
+}
+sub vcl_recv {
+	call pick;
+}
+`
+	r, err := Import("c.vcl", []byte(src))
+	if err != nil || r.Err != nil {
+		t.Fatal(err, r.Err)
+	}
+	if d := r.Config.Directors["s"]; d == nil || d.By != "url" {
+		t.Errorf("s: %+v", d)
+	}
+	if len(r.Config.Routes) != 1 || r.Config.Routes[0].PathPrefix != "/cache/" || r.Config.Routes[0].Director != "s" {
+		t.Errorf("routes %+v", r.Config.Routes)
+	}
+	checkNotes(t, r, nil)
+}
+
+// TestREADMEExample: the worked example of README "Coming from
+// Varnish" is what import-vcl writes and prints.
+func TestREADMEExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "## Coming from Varnish")
+	if !ok {
+		t.Fatal("no section Coming from Varnish")
+	}
+	block := func(fence string) string {
+		_, x, ok := strings.Cut(sec, "```"+fence+"\n")
+		x, _, ok2 := strings.Cut(x, "```")
+		if !ok || !ok2 {
+			t.Fatalf("no %s block", fence)
+		}
+		return x
+	}
+	r, err := Import("site.vcl", []byte(block("vcl")))
+	if err != nil || r.Err != nil {
+		t.Fatal(err, r.Err)
+	}
+	for _, l := range strings.Split(block("toml"), "\n") {
+		if l != "" && !strings.Contains(string(r.TOML), l+"\n") {
+			t.Errorf("README line %q is not in the TOML:\n%s", l, r.TOML)
+		}
+	}
+	var notes []string
+	for _, n := range r.Notes {
+		notes = append(notes, "site.vcl:"+n.String()) // as import-vcl prints them
+	}
+	_, printed, _ := strings.Cut(sec, "and prints\n\n```\n")
+	printed, _, _ = strings.Cut(printed, "```")
+	if got := strings.Join(notes, "\n") + "\n"; got != printed {
+		t.Errorf("notes\n%s; README says\n%s", got, printed)
+	}
 }

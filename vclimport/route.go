@@ -128,7 +128,7 @@ func (t *translator) targetOf(e Expr, sub string) (string, string) {
 	case *Call:
 		obj, method, _ := strings.Cut(x.Fn, ".")
 		if method == "backend" && t.dirs[obj] != nil {
-			t.backendCall(x, contextOf(sub))
+			t.backendCall(x, t.contextOf(sub))
 			if n := t.callDir[x.Pos]; n != "" {
 				return n, ""
 			}

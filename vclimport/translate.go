@@ -96,6 +96,7 @@ type translator struct {
 
 	routes     []*table
 	inlined    int
+	sides      map[string]string // custom sub → the side it runs on
 	defaultDir string
 	defaultCmt string
 	firstBack  string
@@ -186,7 +187,7 @@ func (t *translator) translate() {
 		if d.Kind == "sub" && d.Name != "vcl_init" && d.BodyErr == nil {
 			walkStmts(d.Body, func(e Expr) {
 				if c, ok := e.(*Call); ok {
-					t.backendCall(c, contextOf(d.Name))
+					t.backendCall(c, t.contextOf(d.Name))
 				}
 			})
 		}
@@ -254,14 +255,76 @@ func (t *translator) inline(body []Stmt, depth int) []Stmt {
 	return out
 }
 
-func contextOf(sub string) string {
+// contextOf returns the side a sub runs on: "client", "backend", or
+// "any" for a custom sub called from both sides (or from none).
+func (t *translator) contextOf(sub string) string {
 	if strings.HasPrefix(sub, "vcl_backend_") {
 		return "backend"
 	}
 	if strings.HasPrefix(sub, "vcl_") {
 		return "client"
 	}
-	return "any" // a custom sub: called from either side
+	if t.sides == nil {
+		t.sides = t.callSides()
+	}
+	if s := t.sides[sub]; s == "client" || s == "backend" {
+		return s
+	}
+	return "any"
+}
+
+// callSides finds, for each custom sub, the side of the built-in subs
+// that call it (directly or through other custom subs): "client",
+// "backend", or "any" when both do.
+func (t *translator) callSides() map[string]string {
+	calls := map[string][]string{}
+	for name, ds := range t.subs {
+		for _, d := range ds {
+			walkCalls(d.Body, func(callee string) { calls[name] = append(calls[name], callee) })
+		}
+	}
+	sides := map[string]string{}
+	var visit func(sub, side string, depth int)
+	visit = func(sub, side string, depth int) {
+		for _, c := range calls[sub] {
+			if strings.HasPrefix(c, "vcl_") || depth > 16 {
+				continue
+			}
+			switch old := sides[c]; {
+			case old == side || old == "any":
+				continue
+			case old == "":
+				sides[c] = side
+			default:
+				sides[c] = "any"
+			}
+			visit(c, sides[c], depth+1)
+		}
+	}
+	for name := range t.subs {
+		switch {
+		case strings.HasPrefix(name, "vcl_backend_"):
+			visit(name, "backend", 0)
+		case strings.HasPrefix(name, "vcl_"):
+			visit(name, "client", 0)
+		}
+	}
+	return sides
+}
+
+// walkCalls calls fn with the sub of every call statement in ss.
+func walkCalls(ss []Stmt, fn func(string)) {
+	for _, s := range ss {
+		switch x := s.(type) {
+		case *WordStmt:
+			if x.Word == "call" {
+				fn(x.Arg)
+			}
+		case *IfStmt:
+			walkCalls(x.Then, fn)
+			walkCalls(x.Else, fn)
+		}
+	}
 }
 
 // walkStmts calls fn for every expression in ss, outermost first.
