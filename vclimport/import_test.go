@@ -421,3 +421,19 @@ func TestREADMEExample(t *testing.T) {
 		t.Errorf("notes\n%s; README says\n%s", got, printed)
 	}
 }
+
+// TestImportBuiltinShaped: VCL shaped like builtin.vcl parses in every
+// sub, and each statement is listed at its line.
+func TestImportBuiltinShaped(t *testing.T) {
+	r := importFile(t, "builtin")
+	if r.Config.Server.DefaultDirector != "default" {
+		t.Errorf("default %q", r.Config.Server.DefaultDirector)
+	}
+	checkNotes(t, r, map[int]string{
+		7: "synthetic", 10: "synthetic", 15: "no shellac equivalent", 16: "URL rewriting", 17: "header rewriting",
+		18: "header rewriting", 19: "header rewriting", 20: "every request is passed", 23: "not a cache", 24: "not a cache",
+		27: "not a cache", 28: "not a cache", 33: "not a cache", 36: "not a cache", 37: "not a cache", 38: "not a cache",
+		41: "synthetic", 42: "synthetic", 45: "synthetic", 48: "not a cache", 59: "not a cache", 60: "header rewriting",
+		61: "not a cache", 64: "not a cache", 65: "X-Forwarded-For",
+	})
+}

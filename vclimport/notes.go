@@ -48,6 +48,7 @@ var reasons = []struct {
 	{[]string{"x-forwarded-for"}, "X-Forwarded-For: shellac appends the client address itself (server.x_forwarded_for)"},
 	{[]string{"std.log", "std.syslog", "std.timestamp"}, "logging: shellac writes an access log ([log] access)"},
 	{[]string{"client.ip ~", "client.ip !~"}, "access control: shellac has no ACLs"},
+	{[]string{"set req.url", "set bereq.url"}, "URL rewriting: shellac forwards the request target unchanged"},
 	{[]string{"req.http.", "resp.http.", "beresp.http.", "bereq.http."}, "header rewriting: shellac forwards headers unchanged, apart from hop-by-hop and X-Forwarded-* headers"},
 	{[]string{"return (vcl", "return(vcl"}, "VCL labels: one shellac configuration serves every request"},
 }
