@@ -11,6 +11,7 @@ type Pos struct {
 	Line, Col int
 }
 
+// String returns "LINE:COL".
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 
 // tokKind is the kind of a token.
@@ -36,6 +37,7 @@ type token struct {
 
 func (t token) is(punct string) bool { return t.kind == tPunct && t.text == punct }
 
+// String names the token for error messages.
 func (t token) String() string {
 	switch t.kind {
 	case tEOF:
