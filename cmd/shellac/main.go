@@ -2,6 +2,7 @@
 //
 //	shellac [-config FILE]          run (FILE defaults to ./shellac.toml)
 //	shellac check -config FILE      validate a configuration
+//	shellac import-vcl FILE.vcl     translate a Varnish VCL file into TOML
 //	shellac demo                    demo backends and a balancer on 127.0.0.1
 //	shellac bench [flags]           benchmark harness against peers
 //	shellac version                 version and Go version
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args, stderr)
 	case "check":
 		return check(args, stdout, stderr)
+	case "import-vcl":
+		return importVCL(args, stdout, stderr)
 	case "demo":
 		return demo(args, stdout, stderr)
 	case "bench":
@@ -63,6 +66,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   shellac [-config FILE]        run the balancer (default ./shellac.toml)
   shellac check -config FILE    validate a configuration
+  shellac import-vcl FILE.vcl [-o out.toml]
+                                translate a Varnish VCL file into TOML
   shellac demo                  demo backends + balancer on 127.0.0.1
   shellac bench [flags]         benchmark against haproxy, nginx, varnish, caddy
   shellac version               print the version

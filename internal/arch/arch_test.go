@@ -18,7 +18,7 @@ const mod = "github.com/shellac-lb/shellac/"
 // bench assemble programs.
 var (
 	dataPlane    = []string{"http1", "directors", "directors/contrib", "health", "pool", "route", "proxy"}
-	controlPlane = []string{"config", "app", "app/topology", "admin", "discovery"}
+	controlPlane = []string{"config", "app", "app/topology", "admin", "discovery", "vclimport"}
 	programs     = []string{"cmd/shellac", "bench", "scripts/hostilepeers"}
 )
 
