@@ -178,7 +178,7 @@ func (a *App) applyDiscovered(edits []config.Edit, template string, added, remov
 			return err
 		}
 		t.Backends[name] = nb
-		a.restore.adminState(nb) // a replaced process's override, the first time the endpoint appears
+		a.restore.adminState(nb)   // a replaced process's override, the first time the endpoint appears
 		a.syncProbe(cfg, name, nb) // its initial verdict, before any director can pick it
 	}
 	for _, name := range removed {
