@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"os"
 	"slices"
 	"time"
 
@@ -21,6 +22,7 @@ type Status struct {
 
 // ServerStatus is the proxy as a whole.
 type ServerStatus struct {
+	PID               int    `json:"pid"` // the process answering (two answer during an upgrade)
 	ClientConnections int64  `json:"client_connections"`
 	DefaultDirector   string `json:"default_director,omitempty"`
 	Reloads           uint64 `json:"reloads"`
@@ -106,6 +108,7 @@ func buildStatus(v View) Status {
 	t := v.Table
 	st := Status{
 		Server: ServerStatus{
+			PID:               os.Getpid(),
 			ClientConnections: v.ClientConns,
 			DefaultDirector:   v.Config.Server.DefaultDirector,
 			Reloads:           v.Reloads,
