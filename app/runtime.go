@@ -197,11 +197,11 @@ func (a *App) PutMember(director, member string, weight float64) error {
 		return admin.NotFound("backend or director", member)
 	}
 	switch dc.Type {
-	case config.RoundRobin, config.Fallback, config.Shard:
-		// The file has no weights for these (a shard weight would be
-		// written nowhere): refuse rather than drop it silently.
+	case config.RoundRobin, config.Fallback:
+		// The file has no weights for these: refuse rather than drop it
+		// silently.
 		if weight > 0 {
-			return admin.Errorf(http.StatusBadRequest, "director %q is %s: it takes no weights (random and hash do)", director, dc.Type)
+			return admin.Errorf(http.StatusBadRequest, "director %q is %s: it takes no weights (random, hash and shard do)", director, dc.Type)
 		}
 	}
 	cfg, err := a.cfg.With(config.PutMember{Director: director, Member: member, Weight: weight})

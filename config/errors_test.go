@@ -288,7 +288,7 @@ key = ["url"]
 sticky = false
 `, []string{
 		"6:1: directors.d: replicas is not an option of round_robin directors (only of shard)",
-		"7:1: directors.d: weights is not an option of round_robin directors (only of random, hash)",
+		"7:1: directors.d: weights is not an option of round_robin directors (only of random, hash, shard)",
 		"8:1: directors.d: sticky is not an option of round_robin directors (only of fallback)",
 		"13:1: directors.h: sticky is not an option of hash directors (only of fallback)",
 	}},

@@ -25,7 +25,7 @@ var directorOptions = []struct {
 }{
 	{"members", []string{RoundRobin, Fallback, Random, Hash, Shard}},
 	{"member", []string{Saintmode}},
-	{"weights", []string{Random, Hash}},
+	{"weights", []string{Random, Hash, Shard}},
 	{"key", []string{Hash, Shard}},
 	{"idents", []string{Shard}},
 	{"replicas", []string{Shard}},

@@ -124,6 +124,9 @@ func (t *translator) directorTables() []*table {
 					}
 					tb.set("key", quoteStrings(strings.Split(v.p.key, "\n")), "")
 				} else {
+					if w := weights(d.members); w != "" {
+						tb.set("weights", w, "")
+					}
 					t.shardKeys(tb, d, v.p)
 				}
 				out = append(out, tb)

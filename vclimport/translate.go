@@ -720,11 +720,8 @@ func (t *translator) method(d *director, method string, c *Call) bool {
 			switch {
 			case !ok || v <= 0:
 				t.note(at.Line, t.src(at), "the weight is not a positive number")
-			case d.kind == "random" || d.kind == "hash":
-				m.weight = v
-			case d.kind == "shard" && v == 1:
-			case d.kind == "shard":
-				t.note(at.Line, t.src(at), "shard member weight: shellac's shard director has no member weights (every member gets replicas points), so this member's keys differ from Varnish's")
+			case d.kind == "random" || d.kind == "hash" || d.kind == "shard":
+				m.weight = v // a shard weight scales the member's replicas, as in Varnish
 			default:
 				t.note(at.Line, t.src(at), d.kind+" directors take no weights")
 			}
