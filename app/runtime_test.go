@@ -275,3 +275,47 @@ func TestSIGHUPReloads(t *testing.T) {
 		t.Fatal("Run did not return after its context was cancelled")
 	}
 }
+
+// TestShardWeights: a shard director takes weights from the file and
+// from PUT /directors/D/members/M, and a round_robin still refuses one.
+func TestShardWeights(t *testing.T) {
+	a, b := startBackend(t, "a"), startBackend(t, "b")
+	ta := startApp(t, fmt.Sprintf(`
+[server]
+listen = ["{LISTEN}"]
+default_director = "ring"
+[admin]
+listen = "{ADMIN}"
+[backends.a]
+address = %q
+[backends.b]
+address = %q
+[directors.ring]
+type = "shard"
+members = ["a", "b"]
+weights = { b = 3.0 }
+[directors.rr]
+type = "round_robin"
+members = ["a", "b"]
+`, a.addr, b.addr))
+	weight := func(member string) float64 {
+		for _, m := range ta.admin.status().Directors["ring"].Members {
+			if m.Name == member {
+				return m.Weight
+			}
+		}
+		t.Fatalf("%s not a member of ring", member)
+		return 0
+	}
+	if w := weight("b"); w != 3 {
+		t.Errorf("b's weight from the file: %v, want 3", w)
+	}
+	ta.admin.must(200, "PUT", "/directors/ring/members/a", `{"weight":2}`)
+	if w := weight("a"); w != 2 {
+		t.Errorf("a's weight after PUT: %v, want 2", w)
+	}
+	if !strings.Contains(ta.admin.must(200, "GET", "/config", ""), "a = 2.0") {
+		t.Error("GET /config lacks the shard weight set at run time")
+	}
+	ta.admin.must(400, "PUT", "/directors/rr/members/a", `{"weight":2}`)
+}

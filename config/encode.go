@@ -181,6 +181,9 @@ func (d *Director) encode(e *encoder, name string) {
 	case Fallback:
 		e.bool("sticky", d.Sticky)
 	case Shard:
+		if len(d.Weights) > 0 {
+			e.floatMap("weights", d.Weights)
+		}
 		if len(d.Idents) > 0 {
 			e.strMap("idents", d.Idents)
 		}
