@@ -44,6 +44,9 @@ func (a *App) upgrade() (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if a.Config().Server.StateFile == "" {
+		a.Log.Warn("upgrade without server.state_file: the new process starts its backends' health from the configuration")
+	}
 	if err := a.writeState(); err != nil {
 		return 0, fmt.Errorf("state file: %w", err)
 	}
