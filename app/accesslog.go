@@ -57,8 +57,8 @@ type accessEntry struct {
 	bytes                 int64
 	start, firstByte, end int64
 	backend, director     string // names of live objects: immutable strings, safe to keep
-	buf                   []byte // method, target, host
-	nm, nt                int    // lengths of method and target in buf
+	buf                   []byte // method, target, host, request id
+	nm, nt, nh            int    // lengths of method, target and host in buf
 }
 
 // openAccessLog opens the access log lc describes ("stdout" or a file
@@ -138,7 +138,8 @@ func (al *accessLog) record(rec *proxy.Record) {
 	b := append(e.buf[:0], rec.Method...)
 	b = append(b, rec.Target...)
 	b = append(b, rec.Host...)
-	e.buf, e.nm, e.nt = b, len(rec.Method), len(rec.Target)
+	b = append(b, rec.RequestID...)
+	e.buf, e.nm, e.nt, e.nh = b, len(rec.Method), len(rec.Target), len(rec.Host)
 	al.queue <- e // never blocks: there are as many entries as queue slots
 }
 
@@ -174,7 +175,8 @@ func (al *accessLog) run() {
 func (al *accessLog) write(e *accessEntry) {
 	method := e.buf[:e.nm]
 	target := e.buf[e.nm : e.nm+e.nt]
-	host := e.buf[e.nm+e.nt:]
+	host := e.buf[e.nm+e.nt : e.nm+e.nt+e.nh]
+	id := e.buf[e.nm+e.nt+e.nh:]
 	client := ""
 	if e.client.IsValid() {
 		client = e.client.String()
@@ -197,6 +199,9 @@ func (al *accessLog) write(e *accessEntry) {
 		slog.Float64("ttfb_ms", ttfb),
 		slog.Int("tries", e.tries),
 	)
+	if len(id) > 0 {
+		r.AddAttrs(slog.String("request_id", string(id)))
+	}
 	_ = al.h.Handle(context.Background(), r)
 	if cap(e.buf) > maxAccessEntryBuf {
 		e.buf = make([]byte, 0, accessEntryBuf)

@@ -30,6 +30,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/shellac-lb/shellac/rules"
 )
 
 // Config is a whole configuration file, with defaults applied.
@@ -45,6 +47,11 @@ type Config struct {
 	Directors map[string]*Director `toml:"directors"`
 	// Routes are tried in order; the first match wins.
 	Routes []*Route `toml:"routes"`
+	// RequestRules run on every request before a route is chosen;
+	// ResponseRules on every relayed response, after the route's
+	// (docs/rules.md).
+	RequestRules  []*rules.Rule `toml:"request_rules"`
+	ResponseRules []*rules.Rule `toml:"response_rules"`
 }
 
 // Server is the [server] table.
@@ -277,6 +284,13 @@ type Route struct {
 	Blacklist Duration `toml:"blacklist"`
 	// Pipe tunnels the connection (Varnish's return(pipe)).
 	Pipe bool `toml:"pipe"`
+	// Match adds conditions (method, header, query, client address…) to
+	// host and path_prefix.
+	Match *rules.Match `toml:"match"`
+	// RequestRules run, after the global ones, on the requests this route
+	// takes; ResponseRules on their responses, before the global ones.
+	RequestRules  []*rules.Rule `toml:"request_rules"`
+	ResponseRules []*rules.Rule `toml:"response_rules"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("250ms").

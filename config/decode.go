@@ -153,6 +153,10 @@ func (p *parser) decode() *Config {
 				p.table(ep, e, r)
 				cfg.Routes = append(cfg.Routes, r)
 			}
+		case "request_rules":
+			p.value(path, v, reflect.ValueOf(&cfg.RequestRules).Elem())
+		case "response_rules":
+			p.value(path, v, reflect.ValueOf(&cfg.ResponseRules).Elem())
 		default:
 			p.unknown(path, reflect.TypeFor[Config]())
 		}
@@ -364,7 +368,64 @@ func (p *parser) value(path []string, v any, rv reflect.Value) {
 		default:
 			p.decodeErr(path, "expected a number, got %s", describe(v))
 		}
-	case reflect.Slice: // []string
+	case reflect.Pointer: // *struct: a table
+		ptr := reflect.New(rv.Type().Elem())
+		p.table(path, v, ptr.Interface())
+		rv.Set(ptr)
+	case reflect.Slice:
+		p.slice(path, v, rv)
+	case reflect.Map: // map[string]string or map[string]float64
+		m, ok := v.(map[string]any)
+		if !ok {
+			p.decodeErr(path, "expected a table (e.g. { name = value }), got %s", describe(v))
+			return
+		}
+		out := reflect.MakeMapWithSize(rv.Type(), len(m))
+		for _, k := range p.sortedKeys(path, m) {
+			ev := reflect.New(rv.Type().Elem()).Elem()
+			kp := append(slices.Clip(path), k)
+			p.value(kp, m[k], ev)
+			if !p.bad[pathKey(kp)] {
+				out.SetMapIndex(reflect.ValueOf(k), ev)
+			}
+		}
+		rv.Set(out)
+	default:
+		panic("config: no decoder for " + rv.Type().String())
+	}
+}
+
+// slice decodes an array: of strings, of integers, or of tables (a slice
+// of struct pointers).
+func (p *parser) slice(path []string, v any, rv reflect.Value) {
+	et := rv.Type().Elem()
+	switch et.Kind() {
+	case reflect.Pointer:
+		elems, ok := asArray(v)
+		if !ok {
+			p.decodeErr(path, "expected an array of tables, got %s", describe(v))
+			return
+		}
+		out := reflect.MakeSlice(rv.Type(), len(elems), len(elems))
+		for i, e := range elems {
+			p.value(append(slices.Clip(path), index(i)), e, out.Index(i))
+		}
+		rv.Set(out)
+		return
+	case reflect.Int:
+		elems, ok := v.([]any)
+		if !ok {
+			p.decodeErr(path, "expected an array of integers, got %s", describe(v))
+			return
+		}
+		out := reflect.MakeSlice(rv.Type(), len(elems), len(elems))
+		for i, e := range elems {
+			p.value(append(slices.Clip(path), index(i)), e, out.Index(i))
+		}
+		rv.Set(out)
+		return
+	}
+	{ // []string
 		elems, ok := v.([]any)
 		if !ok {
 			p.decodeErr(path, "expected an array of strings, got %s", describe(v))
@@ -385,24 +446,6 @@ func (p *parser) value(path []string, v any, rv reflect.Value) {
 			p.bad[pathKey(path)] = true
 		}
 		rv.Set(reflect.ValueOf(out))
-	case reflect.Map: // map[string]string or map[string]float64
-		m, ok := v.(map[string]any)
-		if !ok {
-			p.decodeErr(path, "expected a table (e.g. { name = value }), got %s", describe(v))
-			return
-		}
-		out := reflect.MakeMapWithSize(rv.Type(), len(m))
-		for _, k := range p.sortedKeys(path, m) {
-			ev := reflect.New(rv.Type().Elem()).Elem()
-			kp := append(slices.Clip(path), k)
-			p.value(kp, m[k], ev)
-			if !p.bad[pathKey(kp)] {
-				out.SetMapIndex(reflect.ValueOf(k), ev)
-			}
-		}
-		rv.Set(out)
-	default:
-		panic("config: no decoder for " + rv.Type().String())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,6 +78,8 @@ func (c *Config) encode(e *encoder) {
 	for _, name := range sortedNames(c.Directors) {
 		c.withoutDiscovered(c.Directors[name]).encode(e, name)
 	}
+	e.rules(c.RequestRules, "request_rules")
+	e.rules(c.ResponseRules, "response_rules")
 	for _, r := range c.Routes {
 		r.encode(e)
 	}
@@ -216,6 +219,11 @@ func (r *Route) encode(e *encoder) {
 	}
 	e.dur("blacklist", r.Blacklist)
 	e.bool("pipe", r.Pipe)
+	if r.Match != nil {
+		e.kv("match", inline(reflect.ValueOf(r.Match).Elem()))
+	}
+	e.rules(r.RequestRules, "routes", "request_rules")
+	e.rules(r.ResponseRules, "routes", "response_rules")
 }
 
 // encoder writes TOML.

@@ -32,6 +32,7 @@ func (p *parser) validate(c *Config) {
 	for i, r := range c.Routes {
 		p.validateRoute(c, r, []string{"routes", index(i)})
 	}
+	p.validateRules(c)
 }
 
 func sortedNames[T any](m map[string]T) []string {

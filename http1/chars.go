@@ -215,3 +215,7 @@ func validHost(h []byte) bool {
 	}
 	return true
 }
+
+// IsTokenChar reports whether c may appear in a token (RFC 9110 5.6.2):
+// a method or a field name.
+func IsTokenChar(c byte) bool { return isToken(c) }

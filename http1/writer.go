@@ -53,6 +53,10 @@ type ForwardOptions struct {
 	// Request.Upgrade set) and sends "Connection: upgrade"; otherwise
 	// Upgrade is stripped like any hop-by-hop field.
 	KeepUpgrade bool
+	// Edit, when not nil, drops and adds fields (request rules). Dropping
+	// Host also stops the Host that would be added for a request without
+	// one: the caller must add its own.
+	Edit *FieldEdit
 }
 
 // AppendForwardRequest appends to dst the head of r as forwarded to a
@@ -78,7 +82,7 @@ func AppendForwardRequest(dst []byte, r *Request, o *ForwardOptions) []byte {
 	dst = append(dst, ' ')
 	dst = append(dst, r.Target...)
 	dst = append(dst, " HTTP/1.1\r\n"...)
-	if !r.hostField {
+	if !r.hostField && !o.Edit.drops(hostName) {
 		switch {
 		case r.absolute:
 			dst = appendField(dst, "Host", r.Host)
@@ -102,6 +106,9 @@ func AppendForwardRequest(dst []byte, r *Request, o *ForwardOptions) []byte {
 		}
 		switch kind {
 		case fieldHost:
+			if o.Edit.drops(h.Name) {
+				continue
+			}
 			if r.absolute {
 				dst = appendField(dst, "Host", r.Host)
 			} else {
@@ -121,10 +128,13 @@ func AppendForwardRequest(dst []byte, r *Request, o *ForwardOptions) []byte {
 				continue // replaced below
 			}
 		}
-		if connectionNamed(r.Headers, r.conn.other, h) {
+		if connectionNamed(r.Headers, r.conn.other, h) || o.Edit.drops(h.Name) {
 			continue
 		}
 		dst = appendHeader(dst, h)
+	}
+	if o.Edit != nil {
+		dst = append(dst, o.Edit.Add...)
 	}
 	if upgrade {
 		dst = append(dst, "Connection: upgrade\r\n"...)
@@ -139,7 +149,10 @@ func AppendForwardRequest(dst []byte, r *Request, o *ForwardOptions) []byte {
 	return append(dst, "\r\n"...)
 }
 
-var xffName = []byte("x-forwarded-for")
+var (
+	xffName  = []byte("x-forwarded-for")
+	hostName = []byte("host")
+)
 
 // appendXFF appends one X-Forwarded-For field: the values of r's nXFF
 // X-Forwarded-For fields (those not named by a Connection option), then
@@ -189,6 +202,8 @@ type ResponseOptions struct {
 	// KeepUpgrade keeps the Upgrade field and sends "Connection:
 	// upgrade" (a 101 response being tunnelled).
 	KeepUpgrade bool
+	// Edit, when not nil, drops and adds fields (response rules).
+	Edit *FieldEdit
 }
 
 // AppendForwardResponse appends to dst the head of r as forwarded to the
@@ -238,10 +253,13 @@ func AppendForwardResponse(dst []byte, r *Response, o *ResponseOptions) []byte {
 			clSent = true
 			continue
 		}
-		if connectionNamed(r.Headers, r.conn.other, h) {
+		if connectionNamed(r.Headers, r.conn.other, h) || o.Edit.drops(h.Name) {
 			continue
 		}
 		dst = appendHeader(dst, h)
+	}
+	if o.Edit != nil {
+		dst = append(dst, o.Edit.Add...)
 	}
 	switch {
 	case o.KeepUpgrade:
@@ -464,3 +482,35 @@ func StatusText(code int) string {
 	}
 	return ""
 }
+
+// FieldEdit changes the header fields of a forwarded message: the fields
+// named in Drop (lower case) are left out, and Add (complete "Name:
+// value\r\n" lines, already validated) is appended after the others. The
+// framing and hop-by-hop fields are the writers' own and are never
+// dropped; the caller must not add them.
+type FieldEdit struct {
+	Drop []string
+	Add  []byte
+}
+
+// drops reports whether name is one of e's dropped names.
+func (e *FieldEdit) drops(name []byte) bool {
+	if e == nil {
+		return false
+	}
+	for _, d := range e.Drop {
+		if equalFold(name, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// Reset empties e, keeping its memory.
+func (e *FieldEdit) Reset() {
+	clear(e.Drop)
+	e.Drop, e.Add = e.Drop[:0], e.Add[:0]
+}
+
+// Empty reports whether e changes nothing.
+func (e *FieldEdit) Empty() bool { return e == nil || len(e.Drop) == 0 && len(e.Add) == 0 }

@@ -8,7 +8,12 @@ import (
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/http1"
 	"github.com/shellac-lb/shellac/route"
+	"github.com/shellac-lb/shellac/rules"
 )
+
+// directRoute is the route of a request that no route matched but a rule
+// sent to a director: no retries, no pipe.
+var directRoute route.Route
 
 // An exchange is one request and its response on a client connection, and
 // the owner of its state machine:
@@ -34,6 +39,7 @@ type exchange struct {
 	cl   *clientConn
 	head *bytebufferpool.ByteBuffer // the head sent to the backend, kept for retries
 	dreq directors.Request          // what directors see; reset per request, kept for its scratch
+	rc   rules.Ctx                  // what rules see and do; reset per request, kept for its memory
 	rec  Record                     // the access-log record; kept for its buffer
 
 	exchangeState
@@ -46,7 +52,11 @@ type exchangeState struct {
 	phase  phase // the backend side's progress
 	be     *backendConn
 	route  *route.Route
-	b      *directors.Backend // backend of the current try
+	target directors.Member    // the route's, or the one a rule chose
+	b      *directors.Backend  // backend of the current try
+	// respRules are the route's and the global response rules, in the
+	// order they run, when either has some.
+	respRules [2]*rules.List
 
 	// The request.
 	minor     int
@@ -146,18 +156,56 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 		return
 	}
 
-	rt := s.table.Load().Match(req.Host, req.Path)
+	t := s.table.Load()
 	ex.dreq.Reset()
 	ex.dreq.Head = req
 	ex.dreq.ClientIP = cl.ip
 	ex.dreq.Now = l.now
-	var b *directors.Backend
-	if rt != nil {
-		b = directors.Resolve(rt.Target, &ex.dreq)
+	if s.onRequest.Load() != nil {
+		ex.rec.begin(req, nil) // the request as received, before any rewrite
+	}
+	rc := &ex.rc
+	rc.Reset()
+	rc.Req, rc.ClientIP, rc.ClientIPText = req, cl.ip, cl.ipText
+	rc.DReq, rc.Now, rc.Shard = &ex.dreq, l.now, l.id
+	answered := t.Request.Request(rc)
+	var rt *route.Route
+	if !answered {
+		rt = t.MatchCtx(rc)
+		answered = rt != nil && rt.Request.Request(rc)
 	}
 	ex.route = rt
-	if s.onRequest.Load() != nil {
-		ex.rec.begin(req, rt)
+	ex.rec.Route = rt
+	ex.rec.setRequestID(rc.RequestID)
+	if answered {
+		ex.dreq.Head = nil
+		ex.respondRule(&rc.Reply)
+		cl.consume(n)
+		ex.finishLocal()
+		return
+	}
+	var b *directors.Backend
+	switch {
+	case rc.Target != nil:
+		ex.target = rc.Target
+		if rt == nil {
+			ex.route = &directRoute
+		}
+	case rt != nil:
+		ex.target = rt.Target
+	}
+	if ex.target != nil {
+		b = directors.Resolve(ex.target, &ex.dreq)
+	}
+	if rt != nil && rt.Response.Len() > 0 || t.Response.Len() > 0 {
+		ex.respRules[1] = t.Response
+		if rt != nil {
+			ex.respRules[0] = rt.Response
+		}
+	}
+	var edit *http1.FieldEdit
+	if !rc.Edit.Empty() {
+		edit = &rc.Edit
 	}
 	switch {
 	case b == nil:
@@ -171,7 +219,7 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 		cl.consume(n)
 		ex.finishLocal()
 	default:
-		ex.pipe = rt.Pipe
+		ex.pipe = ex.route.Pipe
 		if ex.head == nil {
 			ex.head = bytebufferpool.Get()
 		}
@@ -180,8 +228,9 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 			XForwarded:  s.opts.XForwardedFor,
 			DefaultHost: s2b(defaultHost(b.Config())),
 			KeepUpgrade: ex.upgrade || ex.pipe,
+			Edit:        edit,
 		})
-		if rt.Retry.Blacklist > 0 {
+		if ex.route.Retry.Blacklist > 0 {
 			ex.dreq.Digest() // the object hash, while the head is at hand
 		}
 		ex.dreq.Head = nil
@@ -430,7 +479,7 @@ func (ex *exchange) pickRetry(failed *directors.Backend) *directors.Backend {
 	}
 	ex.dreq.Head = req
 	ex.dreq.Now = l.now
-	b := directors.Resolve(ex.route.Target, &ex.dreq)
+	b := directors.Resolve(ex.target, &ex.dreq)
 	ex.dreq.Head = nil
 	return b
 }

@@ -41,6 +41,7 @@ type watcher interface {
 // loop, so nothing here is locked.
 type loop struct {
 	srv  *Server
+	id   int // index in srv.loopList
 	el   gnet.EventLoop
 	epfd int
 	elp  unsafe.Pointer // el's *gnet.eventloop, for closeOnLoop; nil if not that type
@@ -58,6 +59,7 @@ type loop struct {
 
 	// Parse and write scratch, used within one callback at a time.
 	req   http1.Request
+	rreq  http1.Request // the forwarded head, parsed again for response rules
 	resp  http1.Response
 	out   []byte
 	iov   [2][]byte

@@ -19,7 +19,9 @@ type Record struct {
 	Bytes   int64  // response bytes sent to the client, head included
 	Backend string // the backend of the last try; "" if none
 	Route   *route.Route
-	Tries   int
+	// RequestID is the id a request_id rule found or made; nil if none.
+	RequestID []byte
+	Tries     int
 	// Times in Unix nanoseconds: request head complete, first response
 	// byte from the backend (0 if none), done.
 	Start, FirstByte, End int64
@@ -32,7 +34,7 @@ type Record struct {
 func (r *Record) begin(req *http1.Request, rt *route.Route) {
 	r.Route = rt
 	r.Backend = ""
-	r.Method, r.Target, r.Host = nil, nil, nil
+	r.Method, r.Target, r.Host, r.RequestID = nil, nil, nil, nil
 	r.Status = 0
 	b := r.buf[:0]
 	b = append(b, req.Method...)
@@ -43,6 +45,17 @@ func (r *Record) begin(req *http1.Request, rt *route.Route) {
 	r.Method = b[:m:m]
 	r.Target = b[m : m+t : m+t]
 	r.Host = b[m+t:]
+}
+
+// setRequestID records the request id (copied: it may alias the client's
+// buffer). Called only when an OnRequest hook listens.
+func (r *Record) setRequestID(id []byte) {
+	if len(id) == 0 || r.Method == nil { // no hook listens
+		return
+	}
+	b := append(r.buf, id...)
+	r.buf = b
+	r.RequestID = b[len(b)-len(id):]
 }
 
 // log completes the exchange's record and hands it to the OnRequest
@@ -68,7 +81,7 @@ func (ex *exchange) log() {
 	r.FirstByte = ex.firstByte
 	r.End = ex.cl.l.now
 	hook(r)
-	r.Method, r.Target, r.Host = nil, nil, nil
+	r.Method, r.Target, r.Host, r.RequestID = nil, nil, nil, nil
 	r.Route = nil
 	if cap(r.buf) > 16<<10 {
 		r.buf = nil

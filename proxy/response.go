@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/shellac-lb/shellac/http1"
+	"github.com/shellac-lb/shellac/rules"
 )
 
 // Interim (1xx) responses relayed per request, and accepted at all.
@@ -114,6 +115,7 @@ func (ex *exchange) startBody(resp *http1.Response, n int) {
 		Close:       closeClient,
 		ClientMinor: ex.minor,
 		Dechunk:     ex.dechunk,
+		Edit:        ex.responseRules(resp.Status),
 	})
 	l.out = head[:0]
 	be.consume(n)
@@ -123,6 +125,31 @@ func (ex *exchange) startBody(resp *http1.Response, n int) {
 		cl.startBatch()
 	}
 	ex.pumpResponse(head)
+}
+
+// responseRules runs the response rules on a response of this status and
+// returns their header edits, or nil when there are none. The request's
+// own head is gone by now: the rules see the head that was forwarded,
+// parsed again into the loop's second scratch request.
+func (ex *exchange) responseRules(status int) *http1.FieldEdit {
+	if ex.respRules == [2]*rules.List{} || ex.head == nil {
+		return nil
+	}
+	l := ex.cl.l
+	req := &l.rreq
+	if _, err := req.Parse(ex.head.B, &retryLimits); err != nil {
+		return nil
+	}
+	rc := &ex.rc
+	rc.Req = req
+	rc.Now = l.now
+	rc.ResetResponse(status, ex.b.Name())
+	ex.respRules[0].Response(rc)
+	ex.respRules[1].Response(rc)
+	if rc.Edit.Empty() {
+		return nil
+	}
+	return &rc.Edit
 }
 
 // pumpResponse relays buffered body bytes (after prefix, the response

@@ -285,6 +285,7 @@ func (s *Server) loopOf(c gnet.Conn) *loop {
 	l, _ := s.loops.LoadOrCompute(el, func() *loop {
 		l := newLoop(s, el)
 		s.loopsMu.Lock()
+		l.id = len(s.loopList)
 		s.loopList = append(s.loopList, l)
 		s.loopsMu.Unlock()
 		go l.ticker(s.ctx)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/http1"
+	"github.com/shellac-lb/shellac/rules"
 )
 
 // syntheticWriter collects a Responder's answer; one per loop, reused.
@@ -47,10 +48,7 @@ func (w *syntheticWriter) AddHeader(name, value string) {
 	if !validFieldName(name) || !validFieldValue(value) {
 		return
 	}
-	w.hdr = append(w.hdr, name...)
-	w.hdr = append(w.hdr, ": "...)
-	w.hdr = append(w.hdr, value...)
-	w.hdr = append(w.hdr, "\r\n"...)
+	w.addLine(name, s2b(value))
 }
 
 // Write appends to the body.
@@ -72,6 +70,43 @@ func (ex *exchange) respondSynthetic(b *directors.Backend, req *http1.Request) {
 	ex.dreq.Head = req
 	b.Responder().Respond(&ex.dreq, w)
 	ex.dreq.Head = nil
+	ex.writeSynthetic(w)
+	if c := http1.StatusClass(w.status); c > 0 {
+		b.Stats.Responses[c].Add(1)
+	}
+	b.End(false)
+}
+
+// respondRule answers with a rule's reply (redirect, respond, 429).
+func (ex *exchange) respondRule(rp *rules.Reply) {
+	w := &ex.cl.l.synth
+	w.reset()
+	w.status = rp.Status
+	if len(rp.Location) > 0 {
+		w.addLine("Location", rp.Location)
+	}
+	if rp.RetryAfter > 0 {
+		w.hdr = append(w.hdr, "Retry-After: "...)
+		w.hdr = strconv.AppendInt(w.hdr, int64(rp.RetryAfter), 10)
+		w.hdr = append(w.hdr, "\r\n"...)
+	}
+	if rp.ContentType != "" && rp.Body != "" {
+		w.addLine("Content-Type", s2b(rp.ContentType))
+	}
+	w.body = append(w.body, rp.Body...)
+	ex.writeSynthetic(w)
+}
+
+func (w *syntheticWriter) addLine(name string, value []byte) {
+	w.hdr = append(w.hdr, name...)
+	w.hdr = append(w.hdr, ": "...)
+	w.hdr = append(w.hdr, value...)
+	w.hdr = append(w.hdr, "\r\n"...)
+}
+
+// writeSynthetic sends the response w holds, framed by Content-Length.
+func (ex *exchange) writeSynthetic(w *syntheticWriter) {
+	l := ex.cl.l
 	closeConn := !ex.keepAlive || l.srv.draining.Load()
 	ex.closeAfter = closeConn
 	out := http1.AppendStatusLine(l.out[:0], w.status)
@@ -90,16 +125,12 @@ func (ex *exchange) respondSynthetic(b *directors.Backend, req *http1.Request) {
 	out = append(out, "\r\n"...)
 	ex.status = w.status
 	ex.respStarted = true
-	if c := http1.StatusClass(w.status); c > 0 {
-		b.Stats.Responses[c].Add(1)
-	}
 	if ex.isHead || http1.NoBody(w.status) {
 		ex.cl.write(out)
 	} else {
 		ex.cl.writev(out, w.body)
 	}
 	l.out = out[:0]
-	b.End(false)
 }
 
 func asciiEqualFold(a, b string) bool {

@@ -8,6 +8,7 @@ package route
 
 import (
 	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/rules"
 )
 
 // Route sends matching requests to a director or backend.
@@ -25,77 +26,27 @@ type Route struct {
 	// Pipe tunnels the connection after the first request (Varnish's
 	// return(pipe)).
 	Pipe bool
+	// When, if set, must match too (the route's match table).
+	When rules.Cond
+	// Request and Response are the route's rules, run after the global
+	// request rules and before the global response rules.
+	Request, Response *rules.List
 }
 
-// matchHost reports whether the request host h (any case, maybe with a
-// port) matches the route's pattern. It does not allocate.
-func (rt *Route) matchHost(h []byte) bool {
-	p := rt.Host
-	if p == "" {
-		return true
-	}
-	if !hasPort(p) {
-		h = stripPort(h)
-	}
-	if len(p) > 1 && p[0] == '*' && p[1] == '.' {
-		suffix := p[1:] // ".example.com"
-		return len(h) > len(suffix) && equalFold(h[len(h)-len(suffix):], suffix)
-	}
-	return equalFold(h, p)
-}
-
-// Match reports whether a request for host and path takes this route.
+// Match reports whether a request for host and path takes this route,
+// its matcher aside (see MatchCtx). It does not allocate.
 func (rt *Route) Match(host, path []byte) bool {
-	if !rt.matchHost(host) {
+	if !rules.MatchHost(rt.Host, host) {
 		return false
 	}
 	p := rt.PathPrefix
 	return len(path) >= len(p) && string(path[:len(p)]) == p
 }
 
-func hasPort(p string) bool {
-	for i := len(p) - 1; i >= 0; i-- {
-		switch p[i] {
-		case ':':
-			return true
-		case ']':
-			return false
-		}
-	}
-	return false
-}
-
-// stripPort removes ":port" from a host, IPv6 literals included.
-func stripPort(h []byte) []byte {
-	for i := len(h) - 1; i >= 0; i-- {
-		switch h[i] {
-		case ':':
-			return h[:i]
-		case ']':
-			return h
-		}
-		if h[i] < '0' || h[i] > '9' {
-			return h
-		}
-	}
-	return h
-}
-
-// equalFold compares ASCII case-insensitively; p is lower case.
-func equalFold(b []byte, p string) bool {
-	if len(b) != len(p) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != p[i] {
-			return false
-		}
-	}
-	return true
+// MatchCtx reports whether the request in c takes this route: host, path
+// prefix and matcher. It does not allocate (but for regexp matchers).
+func (rt *Route) MatchCtx(c *rules.Ctx) bool {
+	return rt.Match(c.Req.Host, c.Req.Path) && (rt.When == nil || rt.When.Eval(c))
 }
 
 // Table is an immutable routing table with the objects it refers to.
@@ -107,12 +58,28 @@ type Table struct {
 	// Backends and Directors by name.
 	Backends  map[string]*directors.Backend
 	Directors map[string]directors.Director
+	// Request rules run on every request before a route is chosen;
+	// Response rules on every relayed response, after the route's.
+	Request, Response *rules.List
 }
 
-// Match returns the route for a request, or nil. It does not allocate.
+// Match returns the route for a request for host and path, ignoring the
+// routes' matchers (a route with one never matches here), or the
+// default. It does not allocate.
 func (t *Table) Match(host, path []byte) *Route {
 	for _, rt := range t.Routes {
-		if rt.Match(host, path) {
+		if rt.When == nil && rt.Match(host, path) {
+			return rt
+		}
+	}
+	return t.Default
+}
+
+// MatchCtx returns the route for the request in c, or the default (nil
+// when there is none). It does not allocate but for regexp matchers.
+func (t *Table) MatchCtx(c *rules.Ctx) *Route {
+	for _, rt := range t.Routes {
+		if rt.MatchCtx(c) {
 			return rt
 		}
 	}

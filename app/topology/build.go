@@ -107,6 +107,9 @@ func Build(cfg *config.Config, prev *route.Table, prevCfg *config.Config) (*rout
 		}
 		t.Default = &route.Route{Target: m}
 	}
+	if err := buildRules(cfg, t, prev, build); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

@@ -17,7 +17,7 @@ const mod = "github.com/shellac-lb/shellac/"
 // the control plane reads configuration and serves the admin API; cmd and
 // bench assemble programs.
 var (
-	dataPlane    = []string{"http1", "directors", "directors/contrib", "health", "pool", "route", "proxy"}
+	dataPlane    = []string{"http1", "directors", "directors/contrib", "health", "pool", "rules", "route", "proxy"}
 	controlPlane = []string{"config", "app", "app/topology", "admin", "discovery", "vclimport"}
 	programs     = []string{"cmd/shellac", "bench", "scripts/hostilepeers"}
 )
@@ -32,11 +32,11 @@ var rules = []struct {
 	{dataPlane, controlPlane, "the data plane never imports the control plane"},
 	{dataPlane, programs, "the data plane never imports a program"},
 	{controlPlane, programs, "nothing imports the programs"},
-	{[]string{"http1", "directors", "directors/contrib", "health", "route", "pool"},
+	{[]string{"http1", "directors", "directors/contrib", "health", "rules", "route", "pool"},
 		[]string{"github.com/panjf2000/gnet"}, "only the proxy knows gnet"},
 	{[]string{"config"}, []string{"directors/contrib"},
 		"plug-ins are registered where the program is assembled (app), not by the configuration"},
-	{[]string{"proxy", "route"}, []string{"app/topology", "config"},
+	{[]string{"proxy", "route", "rules"}, []string{"app/topology", "config"},
 		"routes are built by app/topology; the request path never sees configuration types"},
 }
 
