@@ -52,8 +52,8 @@ type exchangeState struct {
 	phase  phase // the backend side's progress
 	be     *backendConn
 	route  *route.Route
-	target directors.Member    // the route's, or the one a rule chose
-	b      *directors.Backend  // backend of the current try
+	target directors.Member   // the route's, or the one a rule chose
+	b      *directors.Backend // backend of the current try
 	// respRules are the route's and the global response rules, in the
 	// order they run, when either has some.
 	respRules [2]*rules.List
