@@ -11,6 +11,7 @@ import (
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/http1"
 	"github.com/shellac-lb/shellac/route"
+	"github.com/shellac-lb/shellac/rules"
 )
 
 // Explanation is the answer of GET /explain: where a request would go
@@ -31,13 +32,29 @@ type Explanation struct {
 	Path []string `json:"path"`
 	// Keys are the ring keys shard directors on the path computed.
 	Keys map[string]uint32 `json:"keys,omitempty"`
+	// Rules lists the rules that matched, in the order they ran, as
+	// "LIST[i] NAME: action" (request rules; response rules too when a
+	// status= was given).
+	Rules []string `json:"rules"`
+	// Answer is the response a rule would give instead of a backend
+	// (redirect, respond, 429); then Target and Chosen are empty.
+	Answer *RuleAnswer `json:"answer,omitempty"`
+	// Forwarded is the request target sent to the backend, when a rule
+	// rewrote it.
+	Forwarded string `json:"forwarded,omitempty"`
+}
+
+// RuleAnswer is a rule's own response.
+type RuleAnswer struct {
+	Status   int    `json:"status"`
+	Location string `json:"location,omitempty"`
 }
 
 // explainLimits parse the request head /explain builds.
 var explainLimits = http1.Limits{MaxRequestLine: 1 << 16, MaxHeaderBytes: 1 << 20, MaxHeaders: 1000}
 
 // getExplain: GET /explain?route=N|director=NAME&host=&path=&method=
-// &header.NAME=VALUE&cookie=&client_ip=&key=.
+// &header.NAME=VALUE&cookie=&client_ip=&key=STRING|hash=N&status=N.
 func (s *Server) getExplain(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	v := s.ctl.View()
@@ -45,13 +62,25 @@ func (s *Server) getExplain(w http.ResponseWriter, r *http.Request) {
 
 	var dreq directors.Request
 	dreq.Now = time.Now().UnixNano()
-	if ks := q.Get("key"); ks != "" {
-		k, err := strconv.ParseUint(ks, 10, 32)
+	if hs := q.Get("hash"); hs != "" {
+		k, err := strconv.ParseUint(hs, 10, 32)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "key %q: want an integer 0..4294967295", ks)
+			writeError(w, http.StatusBadRequest, "hash %q: want an integer 0..4294967295 (key= takes a string)", hs)
 			return
 		}
 		dreq.Key, dreq.HasKey = uint32(k), true
+	}
+	if q.Has("key") {
+		dreq.KeyText = []byte(q.Get("key"))
+	}
+	status := 0
+	if ss := q.Get("status"); ss != "" {
+		n, err := strconv.Atoi(ss)
+		if err != nil || n < 100 || n > 999 {
+			writeError(w, http.StatusBadRequest, "status %q: want a status code 100..999", ss)
+			return
+		}
+		status = n
 	}
 	if ip := q.Get("client_ip"); ip != "" {
 		a, err := netip.ParseAddr(ip)
@@ -68,8 +97,15 @@ func (s *Server) getExplain(w http.ResponseWriter, r *http.Request) {
 	}
 	dreq.Head = head
 
-	ex := Explanation{Alternatives: []string{}}
+	ex := Explanation{Alternatives: []string{}, Rules: []string{}}
+	rc := &rules.Ctx{}
+	rc.Reset()
+	rc.Req, rc.ClientIP, rc.DReq, rc.Now = head, dreq.ClientIP, &dreq, dreq.Now
+	if dreq.ClientIP.IsValid() {
+		rc.ClientIPText = []byte(dreq.ClientIP.String())
+	}
 	var target directors.Member
+	var rt *route.Route
 	switch {
 	case q.Has("director"):
 		name := q.Get("director")
@@ -89,12 +125,38 @@ func (s *Server) getExplain(w http.ResponseWriter, r *http.Request) {
 		}
 		ex.Route, target = i, t.Routes[i].Target
 	default:
-		rt := t.Match(head.Host, head.Path)
-		if rt == nil {
+		orig := string(head.Target)
+		answered := trace(rc, &ex.Rules, "request_rules", t.Request.Request)
+		if !answered {
+			rt = t.MatchCtx(rc)
+			if rt != nil {
+				answered = trace(rc, &ex.Rules, routeName(t, rt)+".request_rules", rt.Request.Request)
+			}
+		}
+		if string(head.Target) != orig {
+			ex.Forwarded = string(head.Target)
+		}
+		if answered {
+			ex.Answer = &RuleAnswer{Status: rc.Reply.Status, Location: string(rc.Reply.Location)}
+			if rt != nil {
+				ex.Route = routeIndex(t, rt)
+			}
+			writeJSON(w, http.StatusOK, ex)
+			return
+		}
+		switch {
+		case rc.Target != nil:
+			target = rc.Target
+		case rt != nil:
+			target = rt.Target
+		}
+		if target == nil {
 			writeError(w, http.StatusNotFound, "no route matches host %q path %q and there is no default_director: the request would get a 503", head.Host, head.Path)
 			return
 		}
-		ex.Route, target = routeIndex(t, rt), rt.Target
+		if rt != nil {
+			ex.Route = routeIndex(t, rt)
+		}
 	}
 	ex.Target = target.Name()
 
@@ -120,7 +182,42 @@ func (s *Server) getExplain(w http.ResponseWriter, r *http.Request) {
 			ex.Keys[name] = d.KeyOf(&dreq)
 		}
 	}
+	if status > 0 {
+		backend := ""
+		if chosen != nil {
+			backend = chosen.Name()
+		}
+		rc.ResetResponse(status, backend)
+		respond := func(l *rules.List) func(*rules.Ctx) bool {
+			return func(c *rules.Ctx) bool { l.Response(c); return false }
+		}
+		if rt != nil {
+			trace(rc, &ex.Rules, routeName(t, rt)+".response_rules", respond(rt.Response))
+		}
+		trace(rc, &ex.Rules, "response_rules", respond(t.Response))
+	}
 	writeJSON(w, http.StatusOK, ex)
+}
+
+// trace runs a rule list with c's trace on, appending what matched to
+// out, prefixed with the list's place; it returns run's answer.
+func trace(c *rules.Ctx, out *[]string, place string, run func(*rules.Ctx) bool) bool {
+	var lines []string
+	c.Trace = &lines
+	answered := run(c)
+	c.Trace = nil
+	for _, l := range lines {
+		*out = append(*out, place+l)
+	}
+	return answered
+}
+
+// routeName is "routes[i]" for a route of t, "default" for the default.
+func routeName(t *route.Table, rt *route.Route) string {
+	if i := t.Index(rt); i >= 0 {
+		return "routes[" + strconv.Itoa(i) + "]"
+	}
+	return "default"
 }
 
 // routeIndex returns rt's index in t.Routes, or "default".

@@ -92,6 +92,11 @@ func TestExplain(t *testing.T) {
 		if got := in.getWith("/img/1.png", "Cookie", cookie); got != *ex.Chosen {
 			t.Errorf("%s: explain says %s, the proxy sent it to %s", cookie, *ex.Chosen, got)
 		}
+		// key=STRING is hashed as the director hashes its key sources.
+		byKey := in.explain(url.Values{"director": {"sticky"}, "key": {fmt.Sprintf("s%d", i)}})
+		if byKey.Chosen == nil || *byKey.Chosen != *ex.Chosen {
+			t.Errorf("key=s%d: explain says %v, by cookie %s", i, byKey.Chosen, *ex.Chosen)
+		}
 	}
 
 	// shard by an integer key: the bare key, the header and the proxy agree.
@@ -103,6 +108,10 @@ func TestExplain(t *testing.T) {
 		}
 		if fmt.Sprint(byKey.Keys["cache"]) != k || byHeader.Route != 1.0 {
 			t.Errorf("key %s: keys %v, route %v", k, byKey.Keys, byHeader.Route)
+		}
+		byHash := in.explain(url.Values{"director": {"cache"}, "hash": {k}})
+		if byHash.Chosen == nil || *byHash.Chosen != *byKey.Chosen || fmt.Sprint(byHash.Keys["cache"]) != k {
+			t.Errorf("hash=%s: %+v, key=%s chose %s", k, byHash, k, *byKey.Chosen)
 		}
 		if got := in.getWith("/cache/x", "X-Key", k); got != *byKey.Chosen {
 			t.Errorf("key %s: explain says %s, the proxy sent it to %s", k, *byKey.Chosen, got)

@@ -32,6 +32,7 @@ type collector struct {
 	clientRefused, clientHalfClosed      *prometheus.Desc
 	discLookups, discFailures, discEmpty *prometheus.Desc
 	discEndpoints, discErrors            *prometheus.Desc
+	rateLimited, rateEvictions           *prometheus.Desc
 }
 
 func newCollector(ctl Control) *collector {
@@ -80,6 +81,8 @@ func newCollector(ctl Control) *collector {
 		discEmpty:        desc("discovery_empty_total", "DNS lookups answered with no usable record.", "backend"),
 		discEndpoints:    desc("discovery_endpoints", "Endpoints a discovery template currently has.", "backend"),
 		discErrors:       desc("discovery_refused_total", "Sets of discovered endpoints the configuration refused."),
+		rateLimited:      desc("rate_limited_total", "Requests a rate_limit rule answered 429, by the rule's place in the configuration.", "rule"),
+		rateEvictions:    desc("rate_limit_evictions_total", "Keys with a partly spent bucket pushed out of a full rate-limit table (they start again full).", "rule"),
 	}
 }
 
@@ -94,6 +97,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.directorHealthy, c.directorMembers, c.saintBlacklisted, c.saintThreshold,
 		c.clientConns, c.accessDropped, c.reloads, c.clientRefused, c.clientHalfClosed,
 		c.discLookups, c.discFailures, c.discEmpty, c.discEndpoints, c.discErrors,
+		c.rateLimited, c.rateEvictions,
 	} {
 		ch <- d
 	}
@@ -169,6 +173,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.discEndpoints, float64(len(d.Endpoints)), d.Backend)
 	}
 	counter(c.discErrors, v.DiscoveryErrors)
+	for place, lim := range v.Table.Limiters() {
+		counter(c.rateLimited, lim.Limited(), place)
+		counter(c.rateEvictions, lim.Evictions(), place)
+	}
 	counter(c.accessDropped, v.AccessLogDropped)
 	counter(c.reloads, v.Reloads, "success")
 	counter(c.reloads, v.ReloadFailures, "failure")

@@ -230,3 +230,40 @@ func TestAccessLogOnAndOffByReload(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessLogRequestID logs the id a request_id rule made, the one a
+// client sent, and the path as received before a rewrite.
+func TestAccessLogRequestID(t *testing.T) {
+	a := startBackend(t, "a")
+	file := filepath.Join(t.TempDir(), "access.log")
+	cfg := fmt.Sprintf(accessConfig, file, "json", a.addr) + `
+[[request_rules]]
+request_id = "X-Request-Id"
+
+[[request_rules]]
+strip_prefix = "/app"
+`
+	ta := startApp(t, cfg)
+	bodies(t, ta.proxy, "/app/one", 1)
+	req, _ := http.NewRequest("GET", ta.proxy+"/two", nil)
+	req.Header.Set("X-Request-Id", "from-client-7")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	shutdown(t, ta)
+	lines := readLines(t, file)
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2", len(lines))
+	}
+	var one, two map[string]any
+	json.Unmarshal([]byte(lines[0]), &one)
+	json.Unmarshal([]byte(lines[1]), &two)
+	if id, _ := one["request_id"].(string); len(id) != 32 || one["path"] != "/app/one" {
+		t.Errorf("first line: request_id %v path %v:\n%s", one["request_id"], one["path"], lines[0])
+	}
+	if two["request_id"] != "from-client-7" {
+		t.Errorf("second line: request_id %v", two["request_id"])
+	}
+}

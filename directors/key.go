@@ -129,12 +129,19 @@ func (s *keySource) appendTo(dst []byte, r *Request) []byte {
 	return append(dst, s.bytes(r)...)
 }
 
-// Sum returns r's 32-bit key under d: r.Key when r.HasKey is set, else the
-// hash of the concatenated sources (for an int: source, its value). It
-// allocates nothing once r.Scratch has grown to fit the key.
+// Sum returns r's 32-bit key under d: r.Key when r.HasKey is set, the
+// hash of r.KeyText when it is not nil (its value for an int: source),
+// else the hash of the concatenated sources (for an int: source, its
+// value). It allocates nothing once r.Scratch has grown to fit the key.
 func (k Key) Sum(r *Request, d Digest) uint32 {
 	if r.HasKey {
 		return r.Key
+	}
+	if r.KeyText != nil {
+		if k.intKey {
+			return parseKeyInt(r.KeyText)
+		}
+		return HashKey(r.KeyText, d)
 	}
 	if k.intKey {
 		b := r.Scratch[:0]

@@ -27,6 +27,10 @@ type Request struct {
 	// would compute from Head (the /explain API's bare key).
 	Key    uint32
 	HasKey bool
+	// KeyText, when not nil (and HasKey is not set), is the string every
+	// hash and shard director hashes as its key, with its own digest,
+	// instead of taking one from Head (the /explain API's string key).
+	KeyText []byte
 
 	digest     [32]byte
 	haveDigest bool

@@ -128,6 +128,9 @@ func (d *Shard) KeyOf(r *Request) uint32 {
 	if r.HasKey {
 		return r.Key
 	}
+	if r.KeyText != nil && d.opts.By != ByKey {
+		return HashKey(r.KeyText, d.opts.Digest)
+	}
 	switch d.opts.By {
 	case ByURL:
 		var t []byte

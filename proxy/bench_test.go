@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/route"
+	"github.com/shellac-lb/shellac/rules"
 )
 
 // rawResponder is a minimal keep-alive HTTP backend on a real loopback
@@ -99,7 +101,49 @@ func BenchmarkProxyKeepAlive(b *testing.B) {
 	backend := directors.NewBackend("raw", directors.BackendConfig{
 		Network: "tcp", Address: be.ln.Addr().String(), MaxIdle: 8,
 	})
-	p := startProxy(b, Options{EventLoops: 1}, rrTable(backend))
+	benchKeepAlive(b, rrTable(backend))
+}
+
+// BenchmarkProxyKeepAliveRules is BenchmarkProxyKeepAlive without rules
+// and with ten rules of the common forms (seven request rules that match
+// and act, three response header rules): the difference is what rules
+// add to a request, and both must allocate nothing.
+func BenchmarkProxyKeepAliveRules(b *testing.B) {
+	be := startRawResponder(b, "hello, world\n")
+	backend := directors.NewBackend("raw", directors.BackendConfig{
+		Network: "tcp", Address: be.ln.Addr().String(), MaxIdle: 8,
+	})
+	b.Run("off", func(b *testing.B) { benchKeepAlive(b, rrTable(backend)) })
+	b.Run("on", func(b *testing.B) {
+		t := rrTable(backend)
+		env := &rules.Env{Member: func(string) (directors.Member, bool) { return backend, true }}
+		var errs []*rules.Error
+		t.Request, errs = rules.Compile([]*rules.Rule{
+			{When: &rules.Match{Host: []string{"www.bench.example"}}, Redirect: "https://bench.example%{uri}", Code: 301},
+			{When: &rules.Match{PathPrefix: []string{"/admin"}, Not: &rules.Match{Src: []string{"10.0.0.0/8"}}}, Respond: 403},
+			{RateLimit: &rules.RateLimit{Rate: 1e9, Burst: 1e9}},
+			{RequestID: "X-Request-Id"},
+			{SetHeader: map[string]string{"X-Forwarded-Host": "%{host}"}, DelHeader: []string{"X-Debug"}},
+			{When: &rules.Match{PathPrefix: []string{"/bench"}}, Rewrite: &rules.Rewrite{Prefix: "/bench", To: "/b"}},
+			{When: &rules.Match{Header: map[string]string{"User-Agent": "shellac-bench"}}, Director: "raw"},
+		}, rules.PhaseRequest, env)
+		if errs != nil {
+			b.Fatal(errs[0])
+		}
+		t.Response, errs = rules.Compile([]*rules.Rule{
+			{SetHeader: map[string]string{"Strict-Transport-Security": "max-age=31536000", "X-Content-Type-Options": "nosniff"}},
+			{DelHeader: []string{"Server"}},
+			{When: &rules.Match{Status: []int{5}}, SetHeader: map[string]string{"Cache-Control": "no-store"}},
+		}, rules.PhaseResponse, env)
+		if errs != nil {
+			b.Fatal(errs[0])
+		}
+		benchKeepAlive(b, t)
+	})
+}
+
+func benchKeepAlive(b *testing.B, tbl *route.Table) {
+	p := startProxy(b, Options{EventLoops: 1}, tbl)
 	c, err := net.Dial("tcp", p.addr)
 	if err != nil {
 		b.Fatal(err)

@@ -7,6 +7,8 @@
 package route
 
 import (
+	"strconv"
+
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/rules"
 )
@@ -95,4 +97,21 @@ func (t *Table) Index(rt *Route) int {
 		}
 	}
 	return -1
+}
+
+// Limiters returns the rate limiters of every rule list in t, by the
+// rule's place in the configuration ("request_rules[0]",
+// "routes[1].request_rules[2]").
+func (t *Table) Limiters() map[string]*rules.Limiter {
+	out := map[string]*rules.Limiter{}
+	add := func(prefix string, l *rules.List) {
+		for p, lim := range l.Limiters() {
+			out[prefix+p] = lim
+		}
+	}
+	add("request_rules", t.Request)
+	for i, rt := range t.Routes {
+		add("routes["+strconv.Itoa(i)+"].request_rules", rt.Request)
+	}
+	return out
 }

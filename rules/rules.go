@@ -464,12 +464,14 @@ func (l *List) Response(c *Ctx) {
 	}
 }
 
+// describe is "[i] NAME: action" (or "[i]: action" for a rule with no
+// name).
 func (r *rule) describe(i int) string {
-	name := r.name
-	if name == "" {
-		name = idx(i)
+	s := idx(i)
+	if r.name != "" {
+		s += " " + r.name
 	}
-	return name + ": " + actionNames[r.kind]
+	return s + ": " + actionNames[r.kind]
 }
 
 // apply runs the rule's action; it reports whether the rule answered.

@@ -14,17 +14,9 @@ import (
 // into t (whose routes are built, in cfg's order). A rate limiter whose
 // rule is unchanged at the same place in prev keeps its state.
 func buildRules(cfg *config.Config, t, prev *route.Table, member func(string) (directors.Member, error)) error {
-	old := map[string]*rules.Limiter{}
+	var old map[string]*rules.Limiter
 	if prev != nil {
-		collect := func(prefix string, l *rules.List) {
-			for p, lim := range l.Limiters() {
-				old[prefix+p] = lim
-			}
-		}
-		collect("request_rules", prev.Request)
-		for i, rt := range prev.Routes {
-			collect(fmt.Sprintf("routes[%d].request_rules", i), rt.Request)
-		}
+		old = prev.Limiters()
 	}
 	compile := func(specs []*rules.Rule, ph rules.Phase, prefix string) (*rules.List, error) {
 		if len(specs) == 0 {
