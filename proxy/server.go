@@ -131,6 +131,7 @@ type Server struct {
 	syncCloses atomic.Int64
 	started    atomic.Bool
 	draining   atomic.Bool
+	stopped    atomic.Bool // Shutdown has finished
 	stopping   atomic.Bool
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -302,9 +303,8 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		bc.onOpen(c)
 		return nil, bc.l.endDispatch(c)
 	}
-	if s.draining.Load() {
-		return nil, gnet.Close
-	}
+	// A connection accepted while draining is served (its first request,
+	// with "Connection: close"): closing it unread would reset it.
 	if s.conns.Load() >= int64(s.opts.MaxConnections) {
 		s.refusedMax.Add(1)
 		return nil, gnet.Close
@@ -413,6 +413,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = unwatchListeners(lns)
 		s.syncLoops()
 		time.Sleep(20 * time.Millisecond)
+		if n := s.adoptBacklog(lns); n > 0 {
+			s.opts.Logger.Info("draining: served the connections queued on the listeners", "connections", n)
+		}
 		_ = shutdownListeners(lns)
 	}
 	s.forEachLoop(func(l *loop) { l.drainIdle() })
@@ -438,11 +441,16 @@ wait:
 	case <-s.done:
 	case <-time.After(5 * time.Second):
 	}
+	s.stopped.Store(true)
 	return err
 }
 
-// Close stops the engine at once, dropping every connection.
+// Close stops the engine at once, dropping every connection. After a
+// Shutdown it does nothing.
 func (s *Server) Close() error {
+	if s.stopped.Load() {
+		return nil
+	}
 	s.stopping.Store(true)
 	s.draining.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
