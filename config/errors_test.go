@@ -446,6 +446,45 @@ retries = 2
 		"14:1: routes[2].director: is required",
 		"15:1: routes[2].retries: has no effect without retry_on",
 	}},
+	{"rules", `
+[backends.a]
+address = "127.0.0.1:80"
+
+[[request_rules]]
+when = { src = ["10.0.0.0/33"], methd = ["GET"] }
+respond = 403
+
+[[request_rules]]
+set_header = { "Content-Length" = "0" }
+redirect = "/x"
+
+[[routes]]
+director = "a"
+match = { path_regex = "(" }
+
+[[routes.request_rules]]
+director = "nope"
+
+[[routes.response_rules]]
+when = { status = [42] }
+set_header = { "X-B" = "%{backend}" }
+rate_limit = { rate = -1 }
+
+[[response_rules]]
+add_header = { "X" = 1 }
+`, []string{
+		`5:17: request_rules[0].when.src[0]: "10.0.0.0/33" is not an address or CIDR prefix`,
+		"5:33: request_rules[0].when.methd: unknown key (did you mean method?)",
+		"9:16: request_rules[1].set_header.Content-Length: Content-Length is a framing or hop-by-hop field: shellac sets it itself",
+		"8:1: request_rules[1]: has several actions (set_header/add_header/del_header, redirect): give each its own rule",
+		`14:11: routes[0].match.path_regex: not a regular expression: missing closing ) in "("`,
+		`17:1: routes[0].request_rules[0].director: "nope" is neither a director nor a backend`,
+		"19:1: routes[0].response_rules[0]: a response rule can only set_header, add_header or del_header, not rate_limit",
+		"20:20: routes[0].response_rules[0].when.status[0]: 42 is neither a status (100-999) nor a class (1-5)",
+		"22:16: routes[0].response_rules[0].rate_limit.rate: must be > 0 requests per 1s",
+		"19:1: routes[0].response_rules[0]: has several actions (set_header/add_header/del_header, rate_limit): give each its own rule",
+		"25:16: response_rules[0].add_header.X: expected a string, got the integer 1",
+	}},
 	{"inline tables", `
 backends = { a = { adress = "127.0.0.1:80" } }
 `, []string{

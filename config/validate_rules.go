@@ -1,6 +1,8 @@
 package config
 
 import (
+	"strings"
+
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/rules"
 )
@@ -35,9 +37,27 @@ func (p *parser) ruleList(specs []*rules.Rule, ph rules.Phase, env *rules.Env, p
 	}
 }
 
-// ruleErrs reports the rules package's errors below path.
+// ruleErrs reports the rules package's errors below path. What the
+// compiler says about a whole rule that had a decode error (an action
+// missing because its value was of the wrong type) would only repeat that
+// error, and is left out; errors about fields below a decode error are
+// left out by errorf.
 func (p *parser) ruleErrs(path []string, errs []*rules.Error) {
 	for _, e := range errs {
+		if len(e.Path) == 1 && p.badUnder(sub(path, e.Path[0])) {
+			continue
+		}
 		p.errorf(sub(path, e.Path...), "%s", e.Msg)
 	}
+}
+
+// badUnder reports whether path or a path below it had a decode error.
+func (p *parser) badUnder(path []string) bool {
+	prefix := pathKey(path)
+	for k := range p.bad {
+		if k == prefix || strings.HasPrefix(k, prefix+"\x00") {
+			return true
+		}
+	}
+	return false
 }
