@@ -315,7 +315,7 @@ func (h *harness) setupTargets(ctx context.Context) error {
 		}
 		t.peer = all[name]
 		switch {
-		case name == "shellac":
+		case name == "shellac" || name == rulesTarget:
 			t.bin = h.o.shellacBin
 			if t.bin == "" {
 				t.bin = h.exe
@@ -392,7 +392,7 @@ func (h *harness) configure(ctx context.Context, t *target) error {
 		cmd.Dir = t.params.Dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			err = fmt.Errorf("%s rejects %s: %v: %s", strings.Join(argv, " "), t.cfgPath, err, strings.TrimSpace(lastLines(string(out), 5)))
-			if t.name != "shellac" && t.name != baselineTarget {
+			if t.name != "shellac" && t.name != rulesTarget && t.name != baselineTarget {
 				return err
 			}
 			// A stand-in given with -shellac-bin may have no check

@@ -37,7 +37,7 @@ type options struct {
 var errUsagePrinted = errors.New("bench: usage error")
 
 // allTargets lists every target name in table order.
-var allTargets = append([]string{"direct", "shellac"}, peerNames...)
+var allTargets = append([]string{"direct", "shellac", rulesTarget}, peerNames...)
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}

@@ -51,6 +51,12 @@ func peers() map[string]*peer {
 			},
 			check:   func(bin, cfg string, _ peerParams) []string { return []string{bin, "check", "-config", cfg} },
 			version: []string{"version"}},
+		rulesTarget: {name: rulesTarget, configFile: "shellac-rules.toml", config: shellacRulesConfig,
+			command: func(bin, cfg string, _ peerParams) ([]string, []string) {
+				return []string{bin, "-config", cfg}, nil
+			},
+			check:   func(bin, cfg string, _ peerParams) []string { return []string{bin, "check", "-config", cfg} },
+			version: []string{"version"}},
 		"haproxy": {name: "haproxy", binary: "haproxy", configFile: "haproxy.cfg", config: haproxyConfig,
 			command: func(bin, cfg string, _ peerParams) ([]string, []string) {
 				return []string{bin, "-f", cfg, "-db"}, nil
@@ -155,6 +161,55 @@ level = "warn"
 	}
 	fmt.Fprintf(&b, "\n[directors.bench]\ntype = \"round_robin\"\nmembers = [%s]\n", strings.Join(names, ", "))
 	return b.String()
+}
+
+// rulesTarget names shellac run with ten rules of the common forms, for
+// rows with rules on and off in one run.
+const rulesTarget = "shellac-rules"
+
+// shellacRulesConfig is shellacConfig with ten rules that every benchmark
+// request passes through without being answered: seven request rules
+// (a redirect and a CIDR deny that do not match, a rate limit far above
+// the load, a request id, header edits, a director choice) and three
+// response header rules.
+func shellacRulesConfig(p peerParams) string {
+	return shellacConfig(p) + `
+[[request_rules]]
+when = { host = ["www.bench.invalid"] }
+redirect = "https://bench.invalid%{uri}"
+code = 301
+
+[[request_rules]]
+when = { path_prefix = ["/admin"], not = { src = ["10.0.0.0/8"] } }
+respond = 403
+
+[[request_rules]]
+rate_limit = { key = ["client_ip"], rate = 100000000, burst = 100000000 }
+
+[[request_rules]]
+request_id = "X-Request-Id"
+
+[[request_rules]]
+set_header = { "X-Forwarded-Host" = "%{host}" }
+del_header = ["X-Debug"]
+
+[[request_rules]]
+add_header = { "Via" = "1.1 shellac" }
+
+[[request_rules]]
+when = { method = ["GET", "HEAD", "POST"] }
+director = "bench"
+
+[[response_rules]]
+set_header = { "Strict-Transport-Security" = "max-age=31536000", "X-Content-Type-Options" = "nosniff" }
+
+[[response_rules]]
+del_header = ["X-Powered-By"]
+
+[[response_rules]]
+when = { status = [5] }
+set_header = { "Cache-Control" = "no-store" }
+`
 }
 
 // haproxyConfig runs nbthread workers with keep-alive on both sides and

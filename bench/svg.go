@@ -12,6 +12,7 @@ var targetColor = map[string]string{
 	"direct":       "#adb5bd",
 	"shellac":      "#e8590c",
 	baselineTarget: "#ffa94d",
+	rulesTarget:    "#c2255c",
 	"haproxy":      "#1c7ed6",
 	"nginx":        "#2f9e44",
 	"varnish":      "#7048e8",
