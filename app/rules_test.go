@@ -189,6 +189,35 @@ func TestRulesEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("an answered request's body is skipped, the connection stays in step", func(t *testing.T) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(a.proxy, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		body := strings.Repeat("x", 100000)
+		smuggled := "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+		fmt.Fprintf(c, "POST /down HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s%s", len(body)+len(smuggled), body, smuggled)
+		fmt.Fprintf(c, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		for _, want := range []int{503, 200} {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("status %d, want %d", resp.StatusCode, want)
+			}
+		}
+		got, n := app.last()
+		if n != 1 || got.URL.Path != "/after" {
+			t.Errorf("backend got %d requests, last %v", n, got.URL)
+		}
+	})
+
 	t.Run("strip prefix and request headers", func(t *testing.T) {
 		resp, body := getVia(t, a.proxy, "", "/api/users?id=7", "X-Debug: 1", "X-Api-Client: forged")
 		if resp.StatusCode != 200 || body != "api" {
