@@ -41,6 +41,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(o.scale) > 0 {
+		if err := runScale(ctx, o, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "shellac bench: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	h := &harness{o: o, stdout: stdout, stderr: stderr, tty: isTerminal(stderr)}
 	defer h.cleanup()
 	if err := h.run(ctx); err != nil {
@@ -99,6 +106,7 @@ type harness struct {
 
 	targets []*target
 	runs    []Run
+	reports []ScenarioReport // the tables, once the scenarios ran
 
 	mu    sync.Mutex
 	procs map[*proc]bool // started and not yet stopped
@@ -156,6 +164,7 @@ func (h *harness) run(ctx context.Context) error {
 	}
 	h.printHeader()
 	reports, err := h.runScenarios(ctx)
+	h.reports = reports
 	h.clearProgress()
 	if werr := h.writeResults(reports); werr != nil && err == nil {
 		err = werr

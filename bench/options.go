@@ -30,6 +30,9 @@ type options struct {
 	// "shellac-base", configured as shellac is: a before/after comparison
 	// of two builds in one run.
 	baselineBin string
+	// scale, when set, runs the scenarios once per worker count and
+	// writes a scaling table.
+	scale []int
 }
 
 // errUsagePrinted is returned for flag errors the flag package has
@@ -58,6 +61,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.generator, "generator", "auto", "load generator: auto (wrk when on PATH), wrk or builtin")
 	fs.StringVar(&o.shellacBin, "shellac-bin", "", "binary to run as the shellac target with -config FILE (default: this executable)")
 	fs.StringVar(&o.baselineBin, "baseline-bin", "", "another shellac binary (an older build, say) run beside shellac as the target shellac-base, configured alike")
+	scale := fs.String("scale", "", "scaling round: comma-separated worker counts (or auto: 1, 2, 4… CPUs), one run each, then a table of req/s per proxy core")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: shellac bench [flags]\n\nRuns shellac, haproxy, nginx, varnishd and caddy (those on PATH) against the same\nlocal backends and compares them.\n\n")
 		fs.PrintDefaults()
@@ -113,6 +117,10 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 				o.targets = append(o.targets, t)
 			}
 		}
+	}
+	var err error
+	if o.scale, err = parseScale(*scale); err != nil {
+		return nil, err
 	}
 	switch {
 	case o.workers < 1, o.repeat < 1, o.conns < 1, o.depth < 1, o.idle < 1:
