@@ -86,6 +86,11 @@ type exchangeState struct {
 	freeRetry bool // the retry on a stale pooled connection was used
 	fresh     bool // the next dispatch must dial a new connection
 
+	// The route's retry budget (outlier.go), when it has one; retrySlot:
+	// the request holds one of its retry slots.
+	budget    *route.RetryBudget
+	retrySlot bool
+
 	start, firstByte int64 // Unix nanos
 	outStart         int64 // the client's written count when the exchange began
 }
@@ -156,6 +161,7 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 		b = directors.Resolve(rt.Target, &ex.dreq)
 	}
 	ex.route = rt
+	ex.enterBudget(rt)
 	if s.onRequest.Load() != nil {
 		ex.rec.begin(req, rt)
 	}
@@ -369,6 +375,7 @@ func (ex *exchange) tryFailed(f failure) {
 	}
 	failed := ex.b
 	countFailure(failed, f.kind)
+	ex.observeFailure(failed, f)
 	ex.endTry(!f.stale)
 	if ex.respStarted {
 		ex.abort()
@@ -413,7 +420,12 @@ func (ex *exchange) nextTry(f failure, failed *directors.Backend) *directors.Bac
 	if k != route.RetryConnect && !ex.idempotent {
 		return nil
 	}
-	return ex.pickRetry(failed)
+	next := ex.pickRetry(failed)
+	if next == nil || !ex.takeRetry() {
+		return nil
+	}
+	ex.cl.l.srv.retries.Add(1)
+	return next
 }
 
 // pickRetry excludes the failed backend and resolves the route again. The
@@ -508,6 +520,7 @@ func (ex *exchange) clientGone() {
 	ex.endTry(false)
 	ex.releaseHead()
 	ex.active = false
+	ex.leaveBudget()
 }
 
 // Events reported by the backend endpoint.
@@ -546,6 +559,7 @@ func (ex *exchange) backendTimedOut() {
 		return
 	}
 	countFailure(ex.b, failTimeout)
+	ex.observeFailure(ex.b, failure{kind: failTimeout})
 	ex.endTry(true)
 	ex.abort()
 }
@@ -567,6 +581,7 @@ func (ex *exchange) backendClosed(reused bool) {
 		ex.tryFailed(failure{kind: failReset, stale: reused && !ex.gotBytes})
 	default:
 		countFailure(ex.b, failReset)
+		ex.observeFailure(ex.b, failure{kind: failReset})
 		ex.endTry(true)
 		ex.abort()
 	}
