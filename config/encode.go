@@ -151,6 +151,7 @@ func (b *Backend) encode(e *encoder, name string) {
 	e.dur("idle_timeout", b.IdleTimeout)
 	e.str("host_header", b.HostHeader)
 	e.int("proxy_header", int64(b.ProxyHeader))
+	b.encodeOutlier(e)
 }
 
 func (d *Director) encode(e *encoder, name string) {
@@ -162,6 +163,7 @@ func (d *Director) encode(e *encoder, name string) {
 		return
 	}
 	e.strs("members", d.Members)
+	e.int("max_ejection_percent", int64(d.MaxEjectionPercent))
 	if !slices.Contains(directorTypes, d.Type) {
 		// A registered type: weights, then the options written.
 		if len(d.Weights) > 0 {
@@ -216,6 +218,7 @@ func (r *Route) encode(e *encoder) {
 	}
 	e.dur("blacklist", r.Blacklist)
 	e.bool("pipe", r.Pipe)
+	r.encodeRetryBudget(e)
 }
 
 // encoder writes TOML.

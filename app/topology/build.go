@@ -133,6 +133,7 @@ func NewBackend(name string, bc *config.Backend) (*directors.Backend, error) {
 		IdleTimeout:         bc.IdleTimeout.Duration,
 		HostHeader:          bc.HostHeader,
 		ProxyHeader:         bc.ProxyHeader,
+		Outlier:             outlierPolicy(bc),
 	}), nil
 }
 
@@ -346,7 +347,7 @@ func buildRoute(rc *config.Route, member func(string) (directors.Member, error))
 		Host:       strings.ToLower(rc.Host),
 		PathPrefix: rc.PathPrefix,
 		Target:     m,
-		Retry:      route.RetryPolicy{Max: rc.Retries, Blacklist: rc.Blacklist.Duration},
+		Retry:      route.RetryPolicy{Max: rc.Retries, Blacklist: rc.Blacklist.Duration, Budget: retryBudget(rc)},
 		Pipe:       rc.Pipe,
 	}
 	for _, name := range rc.RetryOn {
