@@ -1,39 +1,20 @@
 package app
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shellac-lb/shellac/admin"
+	"github.com/shellac-lb/shellac/internal/testutil"
 )
 
-// logBuffer collects log lines, safe for the App's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// waitLog waits up to 2s for a line holding every one of parts.
-func (l *logBuffer) waitLog(t *testing.T, parts ...string) {
+// waitLog waits up to 2s for a line of l holding every one of parts.
+func waitLog(t *testing.T, l *testutil.LogBuffer, parts ...string) {
 	t.Helper()
 	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 		for line := range strings.Lines(l.String()) {
@@ -84,7 +65,7 @@ func uneject(t *testing.T, ac *adminClient, name string) (bool, admin.OutlierSta
 func TestOutlierAdmin(t *testing.T) {
 	a, b, c := startBackend(t, "a"), startBackend(t, "b"), startBackend(t, "c")
 	b.kill()
-	var logs logBuffer
+	var logs testutil.LogBuffer
 	backends := ""
 	for _, x := range []*testBackend{a, b, c} {
 		backends += fmt.Sprintf(`
@@ -129,7 +110,7 @@ retry_budget_percent = 50.0
 			t.Errorf("backend %s: %+v", n, o)
 		}
 	}
-	logs.waitLog(t, `msg="backend ejected"`, "backend=b", "ejections=1", "duration=1m0s")
+	waitLog(t, &logs, `msg="backend ejected"`, "backend=b", "ejections=1", "duration=1m0s")
 
 	metrics := ac.must(200, "GET", "/metrics", "")
 	for _, want := range []string{
@@ -163,7 +144,7 @@ retry_budget_percent = 50.0
 	if was, o := uneject(t, ac, "b"); !was || o.Ejected {
 		t.Errorf("uneject: was_ejected %v, then %+v", was, o)
 	}
-	logs.waitLog(t, `msg="backend returned from ejection"`, "backend=b")
+	waitLog(t, &logs, `msg="backend returned from ejection"`, "backend=b")
 	if was, _ := uneject(t, ac, "b"); was {
 		t.Error("second uneject: was_ejected true")
 	}
