@@ -221,6 +221,7 @@ func (s *Server) routes() http.Handler {
 	}).ServeHTTP})
 	mux.Handle("/backends/{name}", methods{http.MethodPut: s.putBackend, http.MethodDelete: s.deleteBackend})
 	mux.Handle("/backends/{name}/health", methods{http.MethodPost: s.postHealth})
+	mux.Handle("/backends/{name}/uneject", methods{http.MethodPost: s.postUneject})
 	mux.Handle("/directors/{name}/members/{member}", methods{http.MethodPut: s.putMember, http.MethodDelete: s.deleteMember})
 	mux.Handle("/reload", methods{http.MethodPost: s.postReload})
 	mux.Handle("/explain", methods{http.MethodGet: s.getExplain})

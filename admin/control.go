@@ -31,6 +31,9 @@ type Control interface {
 	DeleteBackend(name string) error
 	// SetHealth sets the operator override of the backend name.
 	SetHealth(name string, s directors.AdminState) error
+	// Uneject returns the backend name to service if outlier detection
+	// ejected it, and reports whether it had.
+	Uneject(name string) (bool, error)
 	// PutMember adds member to the director, or updates its weight; a
 	// weight of 0 means "not given" (1 for a new member, unchanged for an
 	// existing one).

@@ -16,11 +16,13 @@ import (
 type collector struct {
 	ctl Control
 
-	backendRequests, backendFailures, backendResponses  *prometheus.Desc
-	backendConnectErrors, backendTimeouts, backendReset *prometheus.Desc
-	backendRetries, backendBytesIn, backendBytesOut     *prometheus.Desc
-	backendHealthy, backendAdmin, backendInflight       *prometheus.Desc
-	backendOpen, backendIdle                            *prometheus.Desc
+	backendRequests, backendFailures, backendResponses    *prometheus.Desc
+	backendConnectErrors, backendTimeouts, backendReset   *prometheus.Desc
+	backendRetries, backendBytesIn, backendBytesOut       *prometheus.Desc
+	backendHealthy, backendAdmin, backendInflight         *prometheus.Desc
+	backendOpen, backendIdle                              *prometheus.Desc
+	backendEjected, backendEjections, backendEjectRefused *prometheus.Desc
+	backendsEjected, retries, retryBudgetRefused          *prometheus.Desc
 
 	probeHealthy, probeGood, probeWindow, probeThreshold *prometheus.Desc
 	probeProbes, probeLastDuration, probeLastOK          *prometheus.Desc
@@ -56,6 +58,12 @@ func newCollector(ctl Control) *collector {
 		backendInflight:      desc("backend_inflight_requests", "Requests being served by the backend now.", b...),
 		backendOpen:          desc("backend_open_connections", "Open connections to the backend, busy or idle.", b...),
 		backendIdle:          desc("backend_idle_connections", "Idle keep-alive connections to the backend.", b...),
+		backendEjected:       desc("backend_ejected", "1 while outlier detection keeps the backend out of service (backends with outlier_consecutive set).", b...),
+		backendEjections:     desc("backend_ejections_total", "Times outlier detection ejected the backend.", b...),
+		backendEjectRefused:  desc("backend_ejections_refused_total", "Failures past outlier_consecutive that a director's max_ejection_percent kept from ejecting the backend.", b...),
+		backendsEjected:      desc("backends_ejected", "Backends ejected by outlier detection now."),
+		retries:              desc("retries_total", "Retries sent to another backend under a route's retry policy."),
+		retryBudgetRefused:   desc("retry_budget_refused_total", "Retries a route's retry budget refused (the failure was answered)."),
 
 		probeHealthy:      desc("probe_healthy", "The probe's own verdict: 1 healthy, 0 sick.", b...),
 		probeGood:         desc("probe_window_good", "Good results in the probe window.", b...),
@@ -92,6 +100,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.backendRequests, c.backendFailures, c.backendResponses, c.backendConnectErrors,
 		c.backendTimeouts, c.backendReset, c.backendRetries, c.backendBytesIn, c.backendBytesOut,
 		c.backendHealthy, c.backendAdmin, c.backendInflight, c.backendOpen, c.backendIdle,
+		c.backendEjected, c.backendEjections, c.backendEjectRefused, c.backendsEjected,
+		c.retries, c.retryBudgetRefused,
 		c.probeHealthy, c.probeGood, c.probeWindow, c.probeThreshold, c.probeProbes,
 		c.probeLastDuration, c.probeLastOK,
 		c.directorHealthy, c.directorMembers, c.saintBlacklisted, c.saintThreshold,
@@ -112,7 +122,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, x float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, x, labels...)
 	}
+	ejected := 0
 	for name, b := range v.Table.Backends {
+		if os := b.OutlierStatus(0); os.Enabled {
+			gauge(c.backendEjected, b2f(os.Ejected), name)
+			counter(c.backendEjections, os.Ejections, name)
+			counter(c.backendEjectRefused, os.Refused, name)
+			if os.Ejected {
+				ejected++
+			}
+		}
 		s := &b.Stats
 		counter(c.backendRequests, b.Requests(), name)
 		counter(c.backendFailures, b.Failures(), name)
@@ -162,6 +181,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.saintThreshold, float64(st.Threshold), name, st.Backend)
 		}
 	}
+	gauge(c.backendsEjected, float64(ejected))
+	counter(c.retries, v.Proxy.Retries)
+	counter(c.retryBudgetRefused, v.Proxy.RetryBudgetRefused)
 	gauge(c.clientConns, float64(v.ClientConns))
 	counter(c.clientRefused, v.Proxy.RefusedMax, "max_connections")
 	counter(c.clientRefused, v.Proxy.RefusedPerIP, "max_connections_per_ip")

@@ -28,6 +28,10 @@ type ServerStatus struct {
 	Reloads           uint64 `json:"reloads"`
 	ReloadFailures    uint64 `json:"reload_failures"`
 	AccessLogDropped  uint64 `json:"access_log_dropped"`
+	// Retries counts route retries sent; RetryBudgetRefused, those a
+	// route's retry budget refused.
+	Retries            uint64 `json:"retries"`
+	RetryBudgetRefused uint64 `json:"retry_budget_refused"`
 }
 
 // BackendStatus is one backend, as varnishadm backend.list shows it, with
@@ -40,6 +44,9 @@ type BackendStatus struct {
 	Health     string       `json:"health"`
 	AdminState string       `json:"admin_state"` // "auto", "healthy" or "sick"
 	Probe      *ProbeStatus `json:"probe,omitempty"`
+	// Outlier is passive health, for a backend with outlier_consecutive
+	// set (outlier.go).
+	Outlier *OutlierStatus `json:"outlier,omitempty"`
 	// HealthChanged is when Health last changed (or the backend was
 	// created), RFC 3339.
 	HealthChanged string `json:"health_changed"`
@@ -96,6 +103,8 @@ type RouteStatus struct {
 	PathPrefix string `json:"path_prefix,omitempty"`
 	Director   string `json:"director"`
 	Retries    int    `json:"retries"`
+	// RetryBudget is the route's retry budget and its use now.
+	RetryBudget *RetryBudgetStatus `json:"retry_budget,omitempty"`
 }
 
 var statusClasses = [6]string{"", "1xx", "2xx", "3xx", "4xx", "5xx"}
@@ -108,12 +117,14 @@ func buildStatus(v View) Status {
 	t := v.Table
 	st := Status{
 		Server: ServerStatus{
-			PID:               os.Getpid(),
-			ClientConnections: v.ClientConns,
-			DefaultDirector:   v.Config.Server.DefaultDirector,
-			Reloads:           v.Reloads,
-			ReloadFailures:    v.ReloadFailures,
-			AccessLogDropped:  v.AccessLogDropped,
+			PID:                os.Getpid(),
+			ClientConnections:  v.ClientConns,
+			DefaultDirector:    v.Config.Server.DefaultDirector,
+			Reloads:            v.Reloads,
+			ReloadFailures:     v.ReloadFailures,
+			AccessLogDropped:   v.AccessLogDropped,
+			Retries:            v.Proxy.Retries,
+			RetryBudgetRefused: v.Proxy.RetryBudgetRefused,
 		},
 		Backends:  make(map[string]BackendStatus, len(t.Backends)),
 		Directors: make(map[string]DirectorStatus, len(t.Directors)),
@@ -135,6 +146,7 @@ func buildStatus(v View) Status {
 	for i, rc := range v.Config.Routes {
 		st.Routes = append(st.Routes, RouteStatus{
 			Index: i, Host: rc.Host, PathPrefix: rc.PathPrefix, Director: rc.Director, Retries: rc.Retries,
+			RetryBudget: retryBudgetStatus(t, i),
 		})
 	}
 	return st
@@ -155,6 +167,7 @@ func backendStatus(v View, name string, b *directors.Backend) BackendStatus {
 		Timeouts:        b.Stats.Timeouts.Load(),
 		Resets:          b.Stats.Resets.Load(),
 		Retries:         b.Stats.Retries.Load(),
+		Outlier:         outlierStatus(b, 0),
 	}
 	if b.Sick() {
 		bs.Health = "sick"

@@ -61,6 +61,11 @@ type App struct {
 	restore              *restorer
 	stateStop, stateDone chan struct{}
 
+	// outlierWake is poked by backends when they are ejected or return;
+	// outlierStop/outlierDone run the watcher that logs it (outlier.go).
+	outlierWake              chan struct{}
+	outlierStop, outlierDone chan struct{}
+
 	started bool
 }
 
@@ -75,7 +80,8 @@ func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Log: log, path: path, cfg: cfg, table: t}
+	a := &App{Log: log, path: path, cfg: cfg, table: t, outlierWake: make(chan struct{}, 1)}
+	a.regroup()
 	opts := ServerOptions(cfg, log)
 	if cfg.Log.Access != "" {
 		opts.OnRequest = a.onRequest
@@ -152,6 +158,8 @@ func (a *App) Start() error {
 		a.admin = adm
 	}
 	a.started = true
+	a.outlierStop, a.outlierDone = make(chan struct{}), make(chan struct{})
+	go a.runOutlierWatch(a.outlierStop, a.outlierDone)
 	if cfg.Server.StateFile != "" {
 		a.stateStop, a.stateDone = make(chan struct{}), make(chan struct{})
 		go a.runStateWriter(a.stateStop, a.stateDone)
@@ -166,15 +174,18 @@ func (a *App) Start() error {
 	return nil
 }
 
-// stopStateWriter stops the state file's writer, if it runs, and waits.
-func (a *App) stopStateWriter() {
+// stopWatchers stops the state file's writer and the outlier watcher,
+// if they run, and waits for them.
+func (a *App) stopWatchers() {
 	a.mu.Lock()
-	stop, done := a.stateStop, a.stateDone
-	a.stateStop = nil
+	stops := [][2]chan struct{}{{a.stateStop, a.stateDone}, {a.outlierStop, a.outlierDone}}
+	a.stateStop, a.outlierStop = nil, nil
 	a.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-done
+	for _, s := range stops {
+		if s[0] != nil {
+			close(s[0])
+			<-s[1]
+		}
 	}
 }
 
@@ -295,6 +306,7 @@ func (a *App) apply(cfg *config.Config, file string) error {
 	}
 	a.warnRestartOnly(a.cfg, cfg)
 	a.cfg, a.table = cfg, t
+	a.regroup()
 	if logChanged && a.started {
 		a.swapAccessLog(nal)
 	}
@@ -360,7 +372,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		cancel()
 	}
 	a.stopDiscovery()
-	a.stopStateWriter()
+	a.stopWatchers()
 	err := a.srv.Shutdown(ctx)
 	if e := a.writeState(); e != nil {
 		a.Log.Error("cannot write the state file", "err", e)

@@ -215,6 +215,7 @@ func (a *App) applyDiscovered(edits []config.Edit, template string, added, remov
 		}
 	}
 	a.cfg, a.table = cfg, t
+	a.regroup()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -122,6 +123,12 @@ type testApp struct {
 // the test ends.
 func startApp(t *testing.T, text string) *testApp {
 	t.Helper()
+	return startAppLogged(t, text, quiet)
+}
+
+// startAppLogged is startApp with log as the App's logger.
+func startAppLogged(t *testing.T, text string, log *slog.Logger) *testApp {
+	t.Helper()
 	listen, adm := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	text = strings.NewReplacer("{LISTEN}", listen, "{ADMIN}", adm).Replace(text)
 	path := filepath.Join(t.TempDir(), "shellac.toml")
@@ -132,7 +139,7 @@ func startApp(t *testing.T, text string) *testApp {
 	if err != nil {
 		t.Fatalf("config:\n%v\n%s", err, text)
 	}
-	a, err := New(cfg, path, quiet)
+	a, err := New(cfg, path, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,7 @@ func (a *App) PutBackend(name string, fields map[string]any) error {
 		}
 		a.srv.SetTable(t)
 		a.cfg, a.table = cfg, t
+		a.regroup()
 	case topology.SameBackend(cur, nb):
 		if a.started {
 			a.syncProbe(cfg, name, cur)
@@ -130,6 +131,7 @@ func (a *App) DeleteBackend(name string) error {
 	b.SetGone()
 	a.probes.Remove(b)
 	a.cfg, a.table = cfg, t
+	a.regroup()
 	return a.commit(nil)
 }
 
@@ -216,6 +218,7 @@ func (a *App) PutMember(director, member string, weight float64) error {
 		return a.commit(admin.Errorf(http.StatusConflict, "%v", err))
 	}
 	a.cfg = cfg
+	a.regroup()
 	return a.commit(nil)
 }
 
@@ -240,6 +243,7 @@ func (a *App) DeleteMember(director, member string) error {
 	}
 	d.Remove(member)
 	a.cfg = cfg
+	a.regroup()
 	return a.commit(nil)
 }
 

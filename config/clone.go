@@ -18,6 +18,7 @@ func (c *Config) Clone() *Config {
 		x := *b
 		x.Options = cloneOptions(b.Options)
 		x.Resolvers = slices.Clone(b.Resolvers)
+		x.OutlierOn = slices.Clone(b.OutlierOn)
 		return &x
 	})
 	n.Directors = cloneNamed(c.Directors, func(d *Director) *Director {

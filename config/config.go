@@ -158,6 +158,15 @@ type Backend struct {
 	HostHeader          string   `toml:"host_header"`
 	ProxyHeader         int      `toml:"proxy_header"` // PROXY protocol version: 0 (none), 1 or 2
 
+	// Passive health (outlier.go): OutlierConsecutive failures in a row,
+	// of the kinds in OutlierOn (retry_on's names), eject the backend; the
+	// n-th ejection lasts n × OutlierBaseEjection, at most
+	// OutlierMaxEjection. 0 turns it off, and the other keys with it.
+	OutlierConsecutive  int      `toml:"outlier_consecutive"`
+	OutlierOn           []string `toml:"outlier_on"`
+	OutlierBaseEjection Duration `toml:"outlier_base_ejection"`
+	OutlierMaxEjection  Duration `toml:"outlier_max_ejection"`
+
 	// DNS discovery: a backend with Discover is a template. It is no live
 	// backend itself; each endpoint its target resolves to becomes a
 	// backend named "NAME:host:port" with the template's settings, and a
@@ -247,6 +256,9 @@ type Director struct {
 	Threshold int `toml:"threshold"`
 	// Sticky (fallback) keeps the current member while it stays healthy.
 	Sticky bool `toml:"sticky"`
+	// MaxEjectionPercent (every type but saintmode) caps the share of the
+	// backends under the director that outlier detection ejects at once.
+	MaxEjectionPercent int `toml:"max_ejection_percent"`
 
 	// Options are, for a registered type, the keys of its table other
 	// than type, members and weights, as raw TOML values for its factory
@@ -291,6 +303,11 @@ type Route struct {
 	// takes; ResponseRules on their responses, before the global ones.
 	RequestRules  []*rules.Rule `toml:"request_rules"`
 	ResponseRules []*rules.Rule `toml:"response_rules"`
+	// RetryBudgetPercent, when positive, caps the retries in flight at
+	// this share of the requests in flight through the route, or at
+	// RetryBudgetMin, whichever is larger (outlier.go).
+	RetryBudgetPercent float64 `toml:"retry_budget_percent"`
+	RetryBudgetMin     int     `toml:"retry_budget_min"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("250ms").

@@ -49,14 +49,14 @@ func specConfig() *Config {
 		},
 		Directors: map[string]*Director{
 			"web": {Name: "web", Type: "random", Members: []string{"app1", "app2"},
-				Weights: map[string]float64{"app1": 2}},
-			"sticky": {Name: "sticky", Type: "hash", Members: []string{"app1", "app2"}, Key: []string{"cookie:session"}},
+				Weights: map[string]float64{"app1": 2}, MaxEjectionPercent: 50},
+			"sticky": {Name: "sticky", Type: "hash", Members: []string{"app1", "app2"}, Key: []string{"cookie:session"}, MaxEjectionPercent: 50},
 			"cache": {Name: "cache", Type: "shard", Members: []string{"app1_sm", "app2_sm"},
 				Idents: map[string]string{"app1_sm": "alpha"}, Replicas: 67, By: "key", Key: []string{"header:X-User"},
-				Healthy: "chosen", Warmup: -1, Digest: "sha256"},
+				Healthy: "chosen", Warmup: -1, Digest: "sha256", MaxEjectionPercent: 50},
 			"app1_sm":  {Name: "app1_sm", Type: "saintmode", Member: "app1", Threshold: 10},
 			"app2_sm":  {Name: "app2_sm", Type: "saintmode", Member: "app2", Threshold: 10},
-			"failover": {Name: "failover", Type: "fallback", Members: []string{"web", "maintenance"}},
+			"failover": {Name: "failover", Type: "fallback", Members: []string{"web", "maintenance"}, MaxEjectionPercent: 50},
 		},
 		Routes: []*Route{{
 			Host: "img.example.com", PathPrefix: "/", Director: "cache", Retries: 2,
@@ -157,10 +157,10 @@ director = "rr"
 		{"probe q", c.Probes["q"], &Probe{Name: "q", Request: []string{"GET / HTTP/1.1", "Host: a"}, ExpectedStatus: 200, Interval: sec(5), Timeout: sec(2), Window: 8, Threshold: 5, Initial: 4}},
 		{"backend a", c.Backends["a"], defaultBackend("a", "127.0.0.1:80")},
 		{"backend s", c.Backends["s"], &Backend{Name: "s", Type: "synthetic"}},
-		{"director sh", c.Directors["sh"], &Director{Name: "sh", Type: "shard", Members: []string{"a"}, Replicas: 67, By: "hash", Healthy: "chosen", Warmup: -1, Digest: "sha256"}},
-		{"director shk", c.Directors["shk"], &Director{Name: "shk", Type: "shard", Members: []string{"a"}, Key: []string{"int:header:X-Key"}, Replicas: 67, By: "key", Healthy: "chosen", Warmup: -1, Digest: "sha256"}},
+		{"director sh", c.Directors["sh"], &Director{Name: "sh", Type: "shard", Members: []string{"a"}, Replicas: 67, By: "hash", Healthy: "chosen", Warmup: -1, Digest: "sha256", MaxEjectionPercent: 50}},
+		{"director shk", c.Directors["shk"], &Director{Name: "shk", Type: "shard", Members: []string{"a"}, Key: []string{"int:header:X-Key"}, Replicas: 67, By: "key", Healthy: "chosen", Warmup: -1, Digest: "sha256", MaxEjectionPercent: 50}},
 		{"director sm", c.Directors["sm"], &Director{Name: "sm", Type: "saintmode", Member: "a", Threshold: 10}},
-		{"director rr", c.Directors["rr"], &Director{Name: "rr", Type: "round_robin", Members: []string{"a"}}},
+		{"director rr", c.Directors["rr"], &Director{Name: "rr", Type: "round_robin", Members: []string{"a"}, MaxEjectionPercent: 50}},
 		{"route", c.Routes[0], &Route{Director: "rr"}},
 	} {
 		if !reflect.DeepEqual(tc.got, tc.want) {
@@ -561,9 +561,9 @@ factor = 7
 modes = ["fast", "safe"]
 `))
 	want := map[string]*Director{
-		"lc": {Name: "lc", Type: "least_conn", Members: []string{"a", "b"}, Weights: map[string]float64{"b": 2}},
-		"p":  {Name: "p", Type: "p2c", Members: []string{"lc", "sorry"}},
-		"t": {Name: "t", Type: "config_test_scaled", Members: []string{"p"},
+		"lc": {Name: "lc", Type: "least_conn", Members: []string{"a", "b"}, Weights: map[string]float64{"b": 2}, MaxEjectionPercent: 50},
+		"p":  {Name: "p", Type: "p2c", Members: []string{"lc", "sorry"}, MaxEjectionPercent: 50},
+		"t": {Name: "t", Type: "config_test_scaled", Members: []string{"p"}, MaxEjectionPercent: 50,
 			Options: map[string]any{"factor": int64(7), "modes": []any{"fast", "safe"}}},
 	}
 	if !reflect.DeepEqual(c.Directors, want) {

@@ -200,7 +200,7 @@ func (p *parser) backend(path []string, v any, b *Backend) {
 // are kept raw for its factory.
 func (p *parser) director(path []string, v any, d *Director) {
 	if typ := typeOf(v); typ != "" && directors.IsRegistered(typ) {
-		d.Options = p.extTable(path, v, d, "type", "members", "weights")
+		d.Options = p.extTable(path, v, d, "type", "members", "weights", "max_ejection_percent")
 		return
 	}
 	p.table(path, v, d)

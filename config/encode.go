@@ -154,6 +154,7 @@ func (b *Backend) encode(e *encoder, name string) {
 	e.dur("idle_timeout", b.IdleTimeout)
 	e.str("host_header", b.HostHeader)
 	e.int("proxy_header", int64(b.ProxyHeader))
+	b.encodeOutlier(e)
 }
 
 func (d *Director) encode(e *encoder, name string) {
@@ -165,6 +166,7 @@ func (d *Director) encode(e *encoder, name string) {
 		return
 	}
 	e.strs("members", d.Members)
+	e.int("max_ejection_percent", int64(d.MaxEjectionPercent))
 	if !slices.Contains(directorTypes, d.Type) {
 		// A registered type: weights, then the options written.
 		if len(d.Weights) > 0 {
@@ -224,6 +226,7 @@ func (r *Route) encode(e *encoder) {
 	}
 	e.rules(r.RequestRules, "routes", "request_rules")
 	e.rules(r.ResponseRules, "routes", "response_rules")
+	r.encodeRetryBudget(e)
 }
 
 // encoder writes TOML.

@@ -94,10 +94,11 @@ func (p *parser) provision(c *Config) {
 	for name, d := range c.Directors {
 		p.provisionDirector(d, []string{"directors", name})
 	}
-	for _, r := range c.Routes {
+	for i, r := range c.Routes {
 		if len(r.RetryOn) == 0 {
 			r.RetryOn = nil
 		}
+		p.provisionRetryBudget(r, []string{"routes", index(i)})
 	}
 }
 
@@ -128,6 +129,7 @@ func (p *parser) provisionBackend(b *Backend, path []string) {
 	defDur(p, &b.BetweenBytesTimeout, DefaultBetweenBytesTimeout, sub(path, "between_bytes_timeout")...)
 	defVal(p, &b.MaxIdle, DefaultBackendMaxIdle, sub(path, "max_idle")...)
 	defDur(p, &b.IdleTimeout, DefaultBackendIdleTimeout, sub(path, "idle_timeout")...)
+	p.provisionOutlier(b, path)
 	if b.IsTemplate() {
 		defDur(p, &b.MinTTL, DefaultDiscoveryMinTTL, sub(path, "min_ttl")...)
 		defDur(p, &b.MaxTTL, DefaultDiscoveryMaxTTL, sub(path, "max_ttl")...)
@@ -150,6 +152,7 @@ func (p *parser) provisionDirector(d *Director, path []string) {
 	if len(d.Options) == 0 {
 		d.Options = nil
 	}
+	p.provisionEjectionCap(d, path)
 	switch d.Type {
 	case Shard:
 		defVal(p, &d.Replicas, DefaultReplicas, sub(path, "replicas")...)

@@ -231,6 +231,7 @@ func (p *parser) validateBackend(c *Config, b *Backend, path []string) {
 	if b.ProxyHeader < 0 || b.ProxyHeader > 2 {
 		p.errorf(at("proxy_header"), "%d is not 0 (off), 1 or 2 (PROXY protocol version)", b.ProxyHeader)
 	}
+	p.validateOutlier(b, path)
 }
 
 // validateTemplate checks a DNS-discovery template: its target, its
@@ -302,6 +303,7 @@ func (p *parser) validateRoute(c *Config, r *Route, path []string) {
 			p.errorf(ep, "%q is listed twice", k)
 		}
 	}
+	p.validateRetryBudget(r, path)
 }
 
 // isMember reports whether name is a backend or a director.

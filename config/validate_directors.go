@@ -38,6 +38,7 @@ var directorOptions = []struct {
 	{"bound", []string{Shard}},
 	{"threshold", []string{Saintmode}},
 	{"sticky", []string{Fallback}},
+	{"max_ejection_percent", []string{RoundRobin, Fallback, Random, Hash, Shard}},
 }
 
 func (p *parser) validateDirector(c *Config, d *Director, path []string) {
@@ -46,6 +47,7 @@ func (p *parser) validateDirector(c *Config, d *Director, path []string) {
 	if c.Backends[d.Name] != nil {
 		p.errorf(path, "a backend has the same name; directors and backends share one namespace")
 	}
+	p.validateEjectionCap(d, path)
 	switch {
 	case d.Type == "":
 		p.errorf(at("type"), "is required (one of %s)", allDirectorTypes())

@@ -42,6 +42,7 @@ type BackendConfig struct {
 	IdleTimeout         time.Duration // idle connections are closed after this
 	HostHeader          string        // Host to send when the request has none
 	ProxyHeader         int           // 0, 1 or 2: PROXY protocol header on each new connection
+	Outlier             OutlierPolicy // passive health (outlier.go); the zero policy is off
 }
 
 // Backend is a leaf of the director tree: where a request is sent, or, with
@@ -65,6 +66,8 @@ type Backend struct {
 
 	requests atomic.Uint64 // requests sent (tries, retries included)
 	failures atomic.Uint64 // failed tries: connect errors, resets, timeouts
+
+	outlier outlierState // passive health (outlier.go)
 
 	Stats BackendStats
 }
@@ -113,10 +116,10 @@ func (b *Backend) Config() *BackendConfig { return &b.cfg }
 func (b *Backend) Responder() Responder { return b.resp }
 
 // Healthy reports whether b can take r: its admin state or probe verdict is
-// good, it is below max_connections busy connections, and r did not exclude
-// it after a failed try. r may be nil.
+// good, it is not ejected (outlier.go), it is below max_connections busy
+// connections, and r did not exclude it after a failed try. r may be nil.
 func (b *Backend) Healthy(r *Request) bool {
-	if !b.Usable() {
+	if !b.usable(r) {
 		return false
 	}
 	if r != nil && r.ntried > 0 && r.Excluded(b) {
@@ -125,9 +128,12 @@ func (b *Backend) Healthy(r *Request) bool {
 	return true
 }
 
-// Usable reports whether b is healthy and not full, regardless of any
-// request.
-func (b *Backend) Usable() bool {
+// Usable reports whether b is healthy, not ejected and not full,
+// regardless of any request.
+func (b *Backend) Usable() bool { return b.usable(nil) }
+
+// usable is Usable at r's clock (the wall clock when r is nil).
+func (b *Backend) usable(r *Request) bool {
 	switch AdminState(b.admin.Load()) {
 	case AdminSick:
 		return false
@@ -137,6 +143,9 @@ func (b *Backend) Usable() bool {
 		}
 	}
 	if b.gone.Load() {
+		return false
+	}
+	if u := b.outlier.until.Load(); u != 0 && b.stillEjected(u, r.now()) {
 		return false
 	}
 	if m := b.cfg.MaxConnections; m > 0 && b.inflight.Load() >= int64(m) {
@@ -169,10 +178,14 @@ func (b *Backend) SetProbeHealthy(ok bool) {
 // ProbeHealthy returns the probe's last verdict.
 func (b *Backend) ProbeHealthy() bool { return b.probeOK.Load() }
 
-// SetAdminState sets the operator override.
+// SetAdminState sets the operator override. Forcing b healthy also ends
+// its ejection, if any, and keeps it from being ejected while it lasts.
 func (b *Backend) SetAdminState(s AdminState) {
 	before := b.Sick()
 	b.admin.Store(int32(s))
+	if s == AdminHealthy {
+		b.Uneject()
+	}
 	if before != b.Sick() {
 		b.changed.Store(time.Now().UnixNano())
 	}

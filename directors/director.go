@@ -12,7 +12,9 @@
 // Varnish's exact key→backend mapping, plus bounded loads) and Saintmode
 // (per-object blacklists). Each is a small pick function over Set, the
 // shared membership core. Explain tells what a resolution would give, for
-// the admin API.
+// the admin API. Backends also carry passive health (outlier.go): proxy
+// reports each try's outcome, and a backend that fails too many tries in
+// a row is ejected for a while, within each director's ejection cap.
 //
 // It is also the public extension API (docs/writing-a-director.md): a Go
 // program adds a director type by embedding Set in a struct with Name,

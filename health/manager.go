@@ -93,6 +93,7 @@ func (m *Manager) Set(b *directors.Backend, spec *ProbeSpec) error {
 	if old != nil {
 		old.stop()
 	}
+	b.SetProbeGate(true)
 	p.start()
 	return nil
 }
@@ -112,6 +113,7 @@ func (m *Manager) Remove(b *directors.Backend) {
 		return
 	}
 	p.stop()
+	b.SetProbeGate(false)
 	if !b.ProbeHealthy() {
 		b.SetProbeHealthy(true)
 		if m.onChange != nil {

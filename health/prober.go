@@ -168,9 +168,12 @@ func (p *prober) record(r result) Status {
 }
 
 // publish writes st's verdict to the backend and calls the change hook when
-// it flips. Called only from the prober's own goroutine, or by start before
-// the goroutine exists, so there is one writer per backend.
+// it flips; every verdict also goes to the backend's outlier detection,
+// where a healthy one ends an ejection whose time is over. Called only
+// from the prober's own goroutine, or by start before the goroutine
+// exists, so there is one writer per backend.
 func (p *prober) publish(st Status) {
+	p.b.ProbeChecked(st.Healthy)
 	if st.Healthy == p.b.ProbeHealthy() {
 		return
 	}

@@ -96,6 +96,11 @@ type exchangeState struct {
 	freeRetry bool // the retry on a stale pooled connection was used
 	fresh     bool // the next dispatch must dial a new connection
 
+	// The route's retry budget (outlier.go), when it has one; retrySlot:
+	// the request holds one of its retry slots.
+	budget    *route.RetryBudget
+	retrySlot bool
+
 	start, firstByte int64 // Unix nanos
 	outStart         int64 // the client's written count when the exchange began
 }
@@ -184,6 +189,7 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 		ex.finishLocal()
 		return
 	}
+	ex.enterBudget(rt)
 	var b *directors.Backend
 	switch {
 	case rc.Target != nil:
@@ -418,6 +424,7 @@ func (ex *exchange) tryFailed(f failure) {
 	}
 	failed := ex.b
 	countFailure(failed, f.kind)
+	ex.observeFailure(failed, f)
 	ex.endTry(!f.stale)
 	if ex.respStarted {
 		ex.abort()
@@ -462,7 +469,12 @@ func (ex *exchange) nextTry(f failure, failed *directors.Backend) *directors.Bac
 	if k != route.RetryConnect && !ex.idempotent {
 		return nil
 	}
-	return ex.pickRetry(failed)
+	next := ex.pickRetry(failed)
+	if next == nil || !ex.takeRetry() {
+		return nil
+	}
+	ex.cl.l.srv.retries.Add(1)
+	return next
 }
 
 // pickRetry excludes the failed backend and resolves the route again. The
@@ -557,6 +569,7 @@ func (ex *exchange) clientGone() {
 	ex.endTry(false)
 	ex.releaseHead()
 	ex.active = false
+	ex.leaveBudget()
 }
 
 // Events reported by the backend endpoint.
@@ -595,6 +608,7 @@ func (ex *exchange) backendTimedOut() {
 		return
 	}
 	countFailure(ex.b, failTimeout)
+	ex.observeFailure(ex.b, failure{kind: failTimeout})
 	ex.endTry(true)
 	ex.abort()
 }
@@ -616,6 +630,7 @@ func (ex *exchange) backendClosed(reused bool) {
 		ex.tryFailed(failure{kind: failReset, stale: reused && !ex.gotBytes})
 	default:
 		countFailure(ex.b, failReset)
+		ex.observeFailure(ex.b, failure{kind: failReset})
 		ex.endTry(true)
 		ex.abort()
 	}

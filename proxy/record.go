@@ -65,6 +65,7 @@ func (ex *exchange) log() {
 		return
 	}
 	ex.active = false
+	ex.leaveBudget()
 	hp := ex.cl.l.srv.onRequest.Load()
 	if hp == nil {
 		return

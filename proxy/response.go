@@ -53,6 +53,7 @@ func (ex *exchange) readHead() {
 					ex.tryFailed(failure{kind: failProtocol, cause: errUnexpected101})
 					return
 				}
+				ex.observeHead(1)
 				ex.startTunnelResponse(resp, n)
 				return
 			}
@@ -77,6 +78,7 @@ func (ex *exchange) readHead() {
 			continue
 		}
 		be.stopTimer()
+		ex.observeHead(http1.StatusClass(resp.Status))
 		if http1.StatusClass(resp.Status) == 5 {
 			// Retry only if another backend is there; else relay the 5xx.
 			if next := ex.nextTry(failure{kind: fail5xx}, be.b); next != nil {
@@ -174,6 +176,7 @@ func (ex *exchange) pumpResponse(prefix []byte) {
 				ex.tryFailed(failure{kind: failProtocol, cause: err})
 				return
 			}
+			ex.observeFailure(ex.b, failure{kind: failProtocol})
 			ex.endTry(true)
 			ex.abort()
 			return

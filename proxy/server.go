@@ -126,6 +126,9 @@ type Server struct {
 	// halfCloses counts client connections taken over from gnet after
 	// they half-closed with a response owed (halfclose.go).
 	halfCloses atomic.Int64
+	// retries counts route retries sent; budgetRefused the retries a
+	// route's retry budget refused.
+	retries, budgetRefused atomic.Uint64
 	// syncCloses counts connections closed at the end of a callback
 	// (loop.endDispatch) rather than through gnet's queued Close.
 	syncCloses atomic.Int64
@@ -326,14 +329,21 @@ type Stats struct {
 	RefusedMax, RefusedPerIP uint64
 	// HalfClosed counts clients answered after they half-closed.
 	HalfClosed uint64
+	// Retries counts the retries sent to another backend under a route's
+	// policy (not the free retry of a stale pooled connection);
+	// RetryBudgetRefused the retries a route's retry_budget_percent
+	// refused (the failure was answered instead).
+	Retries, RetryBudgetRefused uint64
 }
 
 // Stats returns the proxy's counters. Safe from any goroutine.
 func (s *Server) Stats() Stats {
 	return Stats{
-		RefusedMax:   s.refusedMax.Load(),
-		RefusedPerIP: s.refusedPerIP.Load(),
-		HalfClosed:   uint64(s.halfCloses.Load()),
+		RefusedMax:         s.refusedMax.Load(),
+		RefusedPerIP:       s.refusedPerIP.Load(),
+		HalfClosed:         uint64(s.halfCloses.Load()),
+		Retries:            s.retries.Load(),
+		RetryBudgetRefused: s.budgetRefused.Load(),
 	}
 }
 

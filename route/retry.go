@@ -3,17 +3,21 @@ package route
 import (
 	"strings"
 	"time"
+
+	"github.com/shellac-lb/shellac/directors"
 )
 
 // RetryOn is a set of failure kinds a route retries on another backend.
 type RetryOn uint8
 
-// Failure kinds, as retry_on names them.
+// Failure kinds, as retry_on (and a backend's outlier_on) names them.
+// They are the bits of directors.FailKind, so a RetryOn converts to the
+// kinds outlier detection counts.
 const (
-	RetryConnect RetryOn = 1 << iota // "connect": connect refused or timed out
-	RetryReset                       // "reset": closed, reset or answered garbage before a response
-	Retry5xx                         // "5xx": the backend answered 5xx
-	RetryTimeout                     // "timeout": no response head within first_byte_timeout
+	RetryConnect = RetryOn(directors.FailConnect) // "connect": connect refused or timed out
+	RetryReset   = RetryOn(directors.FailReset)   // "reset": closed, reset or answered garbage before a response
+	Retry5xx     = RetryOn(directors.Fail5xx)     // "5xx": the backend answered 5xx
+	RetryTimeout = RetryOn(directors.FailTimeout) // "timeout": no response head within first_byte_timeout
 )
 
 // retryNames is the one list of retry_on names: the configuration's
@@ -74,6 +78,8 @@ type RetryPolicy struct {
 	// Blacklist, when positive, blacklists a failed (backend, object) for
 	// this long in every saintmode director on the resolution path.
 	Blacklist time.Duration
+	// Budget, when not nil, caps the route's retries in flight (budget.go).
+	Budget *RetryBudget
 }
 
 // Allows reports whether the policy retries a failure of kind k after

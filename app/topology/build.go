@@ -136,6 +136,7 @@ func NewBackend(name string, bc *config.Backend) (*directors.Backend, error) {
 		IdleTimeout:         bc.IdleTimeout.Duration,
 		HostHeader:          bc.HostHeader,
 		ProxyHeader:         bc.ProxyHeader,
+		Outlier:             outlierPolicy(bc),
 	}), nil
 }
 
@@ -349,7 +350,7 @@ func buildRoute(rc *config.Route, member func(string) (directors.Member, error))
 		Host:       strings.ToLower(rc.Host),
 		PathPrefix: rc.PathPrefix,
 		Target:     m,
-		Retry:      route.RetryPolicy{Max: rc.Retries, Blacklist: rc.Blacklist.Duration},
+		Retry:      route.RetryPolicy{Max: rc.Retries, Blacklist: rc.Blacklist.Duration, Budget: retryBudget(rc)},
 		Pipe:       rc.Pipe,
 	}
 	for _, name := range rc.RetryOn {
