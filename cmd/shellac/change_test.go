@@ -134,7 +134,7 @@ func TestNothingLostUnderChange(t *testing.T) {
 			<-done
 		}
 	}()
-	if !waitReady(listen, 10*time.Second) {
+	if !waitReady(listen, 10*time.Second) || !waitReady(adminAddr, 10*time.Second) { // the admin listener starts after the proxy's
 		t.Fatalf("shellac did not start: %s", stderr.String())
 	}
 	admin := &testutil.Client{T: t, Base: "http://" + adminAddr, HTTP: &http.Client{Timeout: 10 * time.Second}}

@@ -130,7 +130,7 @@ func TestZeroDowntimeUpgrade(t *testing.T) {
 			t.Logf("shellac log:\n%s", log)
 		}
 	}()
-	if !waitReady(listen, 10*time.Second) {
+	if !waitReady(listen, 10*time.Second) || !waitReady(adminAddr, 10*time.Second) { // the admin listener starts after the proxy's
 		t.Fatal("shellac did not start")
 	}
 	admin := &testutil.Client{T: t, Base: "http://" + adminAddr, HTTP: &http.Client{Timeout: 5 * time.Second}}
