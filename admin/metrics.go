@@ -32,6 +32,7 @@ type collector struct {
 
 	clientConns, accessDropped, reloads  *prometheus.Desc
 	clientRefused, clientHalfClosed      *prometheus.Desc
+	tlsHandshakes, tlsInFlight           *prometheus.Desc
 	discLookups, discFailures, discEmpty *prometheus.Desc
 	discEndpoints, discErrors            *prometheus.Desc
 	rateLimited, rateEvictions           *prometheus.Desc
@@ -83,6 +84,8 @@ func newCollector(ctl Control) *collector {
 		reloads:       desc("config_reloads_total", "Configuration changes applied (file reloads and run-time changes), by result.", "result"),
 
 		clientRefused:    desc("client_connections_refused_total", "Client connections closed at once because a connection limit was reached, by limit.", "limit"),
+		tlsHandshakes:    desc("tls_handshakes_total", "TLS handshakes by result: full, resumed (by a session ticket), failed (bad hello, no shared protocol, timeout), refused (max_tls_handshakes under way).", "result"),
+		tlsInFlight:      desc("tls_handshakes_in_flight", "TLS handshakes under way."),
 		clientHalfClosed: desc("client_half_closed_total", "Clients answered after they shut their sending side down."),
 		discLookups:      desc("discovery_lookups_total", "DNS lookups of a discovery template.", "backend"),
 		discFailures:     desc("discovery_failures_total", "DNS lookups that failed or came back empty (the last good endpoints are kept).", "backend"),
@@ -105,7 +108,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.probeHealthy, c.probeGood, c.probeWindow, c.probeThreshold, c.probeProbes,
 		c.probeLastDuration, c.probeLastOK,
 		c.directorHealthy, c.directorMembers, c.saintBlacklisted, c.saintThreshold,
-		c.clientConns, c.accessDropped, c.reloads, c.clientRefused, c.clientHalfClosed,
+		c.clientConns, c.accessDropped, c.reloads, c.clientRefused, c.clientHalfClosed, c.tlsHandshakes, c.tlsInFlight,
 		c.discLookups, c.discFailures, c.discEmpty, c.discEndpoints, c.discErrors,
 		c.rateLimited, c.rateEvictions,
 	} {
@@ -188,6 +191,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.clientRefused, v.Proxy.RefusedMax, "max_connections")
 	counter(c.clientRefused, v.Proxy.RefusedPerIP, "max_connections_per_ip")
 	counter(c.clientHalfClosed, v.Proxy.HalfClosed)
+	ts := v.Proxy.TLS
+	counter(c.tlsHandshakes, ts.Handshakes-ts.Resumed, "full")
+	counter(c.tlsHandshakes, ts.Resumed, "resumed")
+	counter(c.tlsHandshakes, ts.Failed, "failed")
+	counter(c.tlsHandshakes, ts.Refused, "refused")
+	gauge(c.tlsInFlight, float64(ts.InFlight))
 	for _, d := range v.Discovery {
 		counter(c.discLookups, d.Lookups, d.Backend)
 		counter(c.discFailures, d.Failures, d.Backend)

@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -57,8 +58,9 @@ type accessEntry struct {
 	bytes                 int64
 	start, firstByte, end int64
 	backend, director     string // names of live objects: immutable strings, safe to keep
-	buf                   []byte // method, target, host, request id
-	nm, nt, nh            int    // lengths of method, target and host in buf
+	buf                   []byte // method, target, host, request id, SNI
+	nm, nt, nh, ni        int    // lengths of method, target, host and request id in buf
+	tlsVersion, tlsCipher uint16 // 0: cleartext
 }
 
 // openAccessLog opens the access log lc describes ("stdout" or a file
@@ -139,7 +141,9 @@ func (al *accessLog) record(rec *proxy.Record) {
 	b = append(b, rec.Target...)
 	b = append(b, rec.Host...)
 	b = append(b, rec.RequestID...)
-	e.buf, e.nm, e.nt, e.nh = b, len(rec.Method), len(rec.Target), len(rec.Host)
+	b = append(b, rec.SNI...)
+	e.buf, e.nm, e.nt, e.nh, e.ni = b, len(rec.Method), len(rec.Target), len(rec.Host), len(rec.RequestID)
+	e.tlsVersion, e.tlsCipher = rec.TLSVersion, rec.TLSCipher
 	al.queue <- e // never blocks: there are as many entries as queue slots
 }
 
@@ -176,7 +180,8 @@ func (al *accessLog) write(e *accessEntry) {
 	method := e.buf[:e.nm]
 	target := e.buf[e.nm : e.nm+e.nt]
 	host := e.buf[e.nm+e.nt : e.nm+e.nt+e.nh]
-	id := e.buf[e.nm+e.nt+e.nh:]
+	id := e.buf[e.nm+e.nt+e.nh : e.nm+e.nt+e.nh+e.ni]
+	sni := e.buf[e.nm+e.nt+e.nh+e.ni:]
 	client := ""
 	if e.client.IsValid() {
 		client = e.client.String()
@@ -201,6 +206,13 @@ func (al *accessLog) write(e *accessEntry) {
 	)
 	if len(id) > 0 {
 		r.AddAttrs(slog.String("request_id", string(id)))
+	}
+	if e.tlsVersion != 0 {
+		r.AddAttrs(
+			slog.String("tls_version", tls.VersionName(e.tlsVersion)),
+			slog.String("tls_cipher", tls.CipherSuiteName(e.tlsCipher)),
+			slog.String("sni", string(sni)),
+		)
 	}
 	_ = al.h.Handle(context.Background(), r)
 	if cap(e.buf) > maxAccessEntryBuf {

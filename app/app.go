@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -83,6 +84,9 @@ func New(cfg *config.Config, path string, log *slog.Logger) (*App, error) {
 	a := &App{Log: log, path: path, cfg: cfg, table: t, outlierWake: make(chan struct{}, 1)}
 	a.regroup()
 	opts := ServerOptions(cfg, log)
+	if opts.TLS, err = tlsListeners(cfg, path); err != nil {
+		return nil, err
+	}
 	if cfg.Log.Access != "" {
 		opts.OnRequest = a.onRequest
 	}
@@ -116,8 +120,27 @@ func ServerOptions(cfg *config.Config, log *slog.Logger) proxy.Options {
 		MaxBodyBytes:        l.MaxBodyBytes,
 		ClientHeaderTimeout: l.ClientHeaderTimeout.Duration,
 		ClientIdleTimeout:   l.ClientIdleTimeout.Duration,
+		TLSHandshakeTimeout: l.TLSHandshakeTimeout.Duration,
+		MaxTLSHandshakes:    l.MaxTLSHandshakes,
 		Logger:              log,
 	}
+}
+
+// tlsListeners builds the TLS listeners of cfg, reading their
+// certificates; errors name file, the configuration's, and the
+// certificate's.
+func tlsListeners(cfg *config.Config, file string) ([]proxy.TLSListener, error) {
+	var out []proxy.TLSListener
+	for i, t := range cfg.Server.TLS {
+		tc, err := t.TLSConfig()
+		if err != nil {
+			return nil, config.Errors{{File: file, Msg: fmt.Sprintf("server.tls[%d]: %v", i, err)}}
+		}
+		for _, a := range t.Listen {
+			out = append(out, proxy.TLSListener{Listen: a, Config: tc})
+		}
+	}
+	return out, nil
 }
 
 // Start starts the probes (each backend gets its initial verdict before
@@ -286,6 +309,10 @@ func (a *App) apply(cfg *config.Config, file string) error {
 	if err != nil {
 		return config.Errors{{File: file, Msg: err.Error()}}
 	}
+	tlsl, err := tlsListeners(cfg, file) // certificates re-read: a broken one refuses the reload
+	if err != nil {
+		return err
+	}
 	var nal *accessLog
 	logChanged := cfg.Log.Access != a.cfg.Log.Access || cfg.Log.Format != a.cfg.Log.Format
 	if logChanged && a.started && cfg.Log.Access != "" {
@@ -298,6 +325,9 @@ func (a *App) apply(cfg *config.Config, file string) error {
 	}
 	old := a.table
 	a.srv.SetTable(t)
+	for _, tl := range tlsl {
+		_ = a.srv.SetTLSConfig(tl.Listen, tl.Config) // a new address waits for a restart (warnRestartOnly)
+	}
 	for name, b := range old.Backends {
 		if t.Backends[name] != b {
 			b.SetGone()
@@ -336,6 +366,9 @@ func (a *App) warnRestartOnly(old, cfg *config.Config) {
 	var keys []string
 	if fmt.Sprint(o.Listen) != fmt.Sprint(n.Listen) {
 		keys = append(keys, "server.listen")
+	}
+	if tlsAddrs(o) != tlsAddrs(n) {
+		keys = append(keys, "server.tls.listen")
 	}
 	if o.EventLoops != n.EventLoops {
 		keys = append(keys, "server.event_loops")
@@ -435,3 +468,12 @@ func (a *App) drain() error {
 }
 
 var _ admin.Control = (*App)(nil)
+
+// tlsAddrs lists the TLS listen addresses of s, for comparison.
+func tlsAddrs(s config.Server) string {
+	var b strings.Builder
+	for _, t := range s.TLS {
+		fmt.Fprint(&b, t.Listen)
+	}
+	return b.String()
+}

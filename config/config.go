@@ -74,6 +74,8 @@ type Server struct {
 	// blacklist (rewritten every second and at stop), and where a new
 	// process (an upgrade or a restart) takes them from at start.
 	StateFile string `toml:"state_file"`
+	// TLS lists the listeners that speak TLS ([[server.tls]]).
+	TLS []*TLS `toml:"tls"`
 }
 
 // Limits is the [limits] table.
@@ -89,6 +91,10 @@ type Limits struct {
 	// ClientHeaderTimeout bounds the arrival of a whole request head.
 	ClientHeaderTimeout Duration `toml:"client_header_timeout"`
 	ClientIdleTimeout   Duration `toml:"client_idle_timeout"`
+	// TLSHandshakeTimeout bounds a TLS handshake; MaxTLSHandshakes caps
+	// those under way at once (past it new TLS connections are closed).
+	TLSHandshakeTimeout Duration `toml:"tls_handshake_timeout"`
+	MaxTLSHandshakes    int      `toml:"max_tls_handshakes"`
 }
 
 // Admin is the [admin] table.

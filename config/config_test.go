@@ -31,7 +31,7 @@ func specConfig() *Config {
 		},
 		Limits: Limits{
 			MaxConnections: 100000, MaxRequestLineBytes: 8192, MaxHeaderBytes: 65536, MaxHeaders: 100,
-			ClientHeaderTimeout: sec(10), ClientIdleTimeout: sec(60),
+			ClientHeaderTimeout: sec(10), ClientIdleTimeout: sec(60), TLSHandshakeTimeout: sec(10), MaxTLSHandshakes: 1024,
 		},
 		Admin: Admin{Listen: "127.0.0.1:9091"},
 		Log:   Log{Access: "stdout", Format: "json", Level: "info"},
@@ -115,7 +115,7 @@ func TestDefaults(t *testing.T) {
 		Server: Server{Listen: []string{"127.0.0.1:8080"}, ShutdownTimeout: sec(30), XForwardedFor: true},
 		Limits: Limits{
 			MaxConnections: 100000, MaxRequestLineBytes: 8192, MaxHeaderBytes: 65536, MaxHeaders: 100,
-			ClientHeaderTimeout: sec(10), ClientIdleTimeout: sec(60),
+			ClientHeaderTimeout: sec(10), ClientIdleTimeout: sec(60), TLSHandshakeTimeout: sec(10), MaxTLSHandshakes: 1024,
 		},
 		Admin: Admin{Listen: "127.0.0.1:9091"},
 		Log:   Log{Access: "stdout", Format: "json", Level: "info"},

@@ -45,6 +45,26 @@ func (c *Config) encode(e *encoder) {
 	e.bool("proxy_protocol", s.ProxyProtocol)
 	e.dur("shutdown_timeout", s.ShutdownTimeout)
 	e.bool("x_forwarded_for", s.XForwardedFor)
+	for _, t := range s.TLS {
+		e.arrayTable("server", "tls")
+		e.strs("listen", t.Listen)
+		e.str("min_version", t.MinVersion)
+		if t.Ciphers != nil {
+			e.strs("ciphers", t.Ciphers)
+		}
+		if t.Curves != nil {
+			e.strs("curves", t.Curves)
+		}
+		e.bool("session_tickets", t.SessionTickets)
+		for _, c := range t.Certificates {
+			e.arrayTable("server", "tls", "certificates")
+			e.str("cert", c.Cert)
+			e.str("key", c.Key)
+			if c.OCSP != "" {
+				e.str("ocsp", c.OCSP)
+			}
+		}
+	}
 
 	e.table("limits")
 	e.int("max_connections", int64(l.MaxConnections))
@@ -55,6 +75,8 @@ func (c *Config) encode(e *encoder) {
 	e.int("max_body_bytes", l.MaxBodyBytes)
 	e.dur("client_header_timeout", l.ClientHeaderTimeout)
 	e.dur("client_idle_timeout", l.ClientIdleTimeout)
+	e.dur("tls_handshake_timeout", l.TLSHandshakeTimeout)
+	e.int("max_tls_handshakes", int64(l.MaxTLSHandshakes))
 
 	e.table("admin")
 	e.str("listen", c.Admin.Listen)

@@ -68,6 +68,9 @@ func tomlValue(f reflect.Value) (string, bool) {
 		if f.IsNil() {
 			return "", false
 		}
+		if f.Elem().Kind() == reflect.Bool { // tls = true|false: set, even when false
+			return strconv.FormatBool(f.Elem().Bool()), true
+		}
 		return inline(f.Elem()), true
 	case reflect.Slice:
 		if f.IsNil() {

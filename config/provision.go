@@ -26,6 +26,8 @@ const (
 	DefaultMaxHeaders          = http1.DefaultMaxHeaders
 	DefaultClientHeaderTimeout = proxy.DefaultClientHeaderTimeout
 	DefaultClientIdleTimeout   = proxy.DefaultClientIdleTimeout
+	DefaultTLSHandshakeTimeout = proxy.DefaultTLSHandshakeTimeout
+	DefaultMaxTLSHandshakes    = proxy.DefaultMaxTLSHandshakes
 
 	DefaultProbeURL       = health.DefaultURL
 	DefaultExpectedStatus = health.DefaultExpectedStatus
@@ -63,6 +65,15 @@ func (p *parser) provision(c *Config) {
 	}
 	defDur(p, &s.ShutdownTimeout, DefaultShutdownTimeout, "server", "shutdown_timeout")
 	defVal(p, &s.XForwardedFor, true, "server", "x_forwarded_for")
+	for i, t := range s.TLS {
+		defVal(p, &t.SessionTickets, true, "server", "tls", index(i), "session_tickets")
+		defVal(p, &t.MinVersion, "1.2", "server", "tls", index(i), "min_version")
+	}
+	if len(s.TLS) == 0 {
+		s.TLS = nil
+	}
+	defDur(p, &l.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout, "limits", "tls_handshake_timeout")
+	defVal(p, &l.MaxTLSHandshakes, DefaultMaxTLSHandshakes, "limits", "max_tls_handshakes")
 
 	defVal(p, &l.MaxConnections, DefaultMaxConnections, "limits", "max_connections")
 	defVal(p, &l.MaxRequestLineBytes, DefaultMaxRequestLineBytes, "limits", "max_request_line_bytes")

@@ -46,7 +46,7 @@ func sortedNames[T any](m map[string]T) []string {
 
 func (p *parser) validateServer(c *Config) {
 	s := &c.Server
-	if len(s.Listen) == 0 {
+	if len(s.Listen) == 0 && len(s.TLS) == 0 {
 		p.errorf([]string{"server", "listen"}, "no address to listen on")
 	}
 	for i, a := range s.Listen {
@@ -63,6 +63,7 @@ func (p *parser) validateServer(c *Config) {
 	if d := s.DefaultDirector; d != "" && !c.isMember(d) {
 		p.errorf([]string{"server", "default_director"}, "%q is neither a director nor a backend", d)
 	}
+	p.validateTLS(c)
 }
 
 func (p *parser) validateLimits(l *Limits) {
@@ -75,6 +76,8 @@ func (p *parser) validateLimits(l *Limits) {
 	positive("max_request_line_bytes", int64(l.MaxRequestLineBytes))
 	positive("max_header_bytes", int64(l.MaxHeaderBytes))
 	positive("max_headers", int64(l.MaxHeaders))
+	positive("max_tls_handshakes", int64(l.MaxTLSHandshakes))
+	positive("tls_handshake_timeout", int64(l.TLSHandshakeTimeout.Duration))
 	if l.MaxConnectionsPerIP < 0 {
 		p.errorf([]string{"limits", "max_connections_per_ip"}, "must be ≥ 0 (0 = unlimited), got %d", l.MaxConnectionsPerIP)
 	}

@@ -47,6 +47,8 @@ type ForwardOptions struct {
 	// client-sent ones are dropped and replaced. Without XForwarded all
 	// three pass through untouched.
 	XForwarded bool
+	// HTTPS sends X-Forwarded-Proto: https (the client spoke TLS).
+	HTTPS bool
 	// DefaultHost is sent as Host when the request has none (HTTP/1.0).
 	DefaultHost []byte
 	// KeepUpgrade keeps the Upgrade field of an upgrade request (one with
@@ -141,7 +143,11 @@ func AppendForwardRequest(dst []byte, r *Request, o *ForwardOptions) []byte {
 	}
 	if o.XForwarded {
 		dst = appendXFF(dst, r, nXFF, o.ClientAddr)
-		dst = append(dst, "X-Forwarded-Proto: http\r\n"...)
+		if o.HTTPS {
+			dst = append(dst, "X-Forwarded-Proto: https\r\n"...)
+		} else {
+			dst = append(dst, "X-Forwarded-Proto: http\r\n"...)
+		}
 		if len(r.Host) > 0 {
 			dst = appendField(dst, "X-Forwarded-Host", r.Host)
 		}

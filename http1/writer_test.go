@@ -79,6 +79,9 @@ func TestAppendForwardRequest(t *testing.T) {
 			"GET / HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\nHost: h\r\nX-Forwarded-Proto: https\r\n" +
 				"x-forwarded-for: 10.0.0.3\r\nX-Forwarded-Host: evil\r\nX-Forwarded-For:\r\n\r\n", xff,
 			"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n"},
+		{"proto https from a TLS client, a forged one dropped",
+			"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: http\r\n\r\n", &ForwardOptions{XForwarded: true, HTTPS: true, ClientAddr: []byte("192.0.2.7")},
+			"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\n\r\n"},
 		{"XFF named by Connection is dropped",
 			"GET / HTTP/1.1\r\nHost: h\r\nConnection: X-Forwarded-For\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n", xff,
 			"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n"},

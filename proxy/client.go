@@ -65,6 +65,9 @@ type clientConn struct {
 	// det, once the client half-closed with a response still owed, does
 	// the connection's I/O instead of gnet (halfclose.go); nil before.
 	det *detachedIO
+	// tl is the TLS state of a connection accepted on a TLS listener
+	// (tls.go); nil for cleartext.
+	tl *tlsConn
 
 	ex exchange
 
@@ -123,6 +126,17 @@ func (cc *clientConn) stopTimer() { cc.l.wheel.stop(&cc.tm) }
 
 // onReadable handles readable bytes.
 func (cc *clientConn) onReadable() {
+	if t := cc.tl; t != nil {
+		if t.hs != nil {
+			cc.feedHandshake()
+			return
+		}
+		t.fill()
+		if t.failed() {
+			cc.closeNow()
+			return
+		}
+	}
 	switch cc.state {
 	case clientHead:
 		cc.serveHeads()
@@ -145,6 +159,9 @@ func (cc *clientConn) input() []byte {
 	if cc.det != nil {
 		return cc.det.in
 	}
+	if cc.tl != nil {
+		return cc.tl.input()
+	}
 	buf, _ := cc.c.Peek(-1)
 	return buf
 }
@@ -159,6 +176,10 @@ func (cc *clientConn) consume(n int) {
 		}
 		return
 	}
+	if cc.tl != nil {
+		cc.tl.consume(n)
+		return
+	}
 	discard(cc.c, n)
 }
 
@@ -166,6 +187,9 @@ func (cc *clientConn) consume(n int) {
 func (cc *clientConn) buffered() int {
 	if cc.det != nil {
 		return len(cc.det.in)
+	}
+	if cc.tl != nil {
+		return cc.tl.buffered()
 	}
 	return cc.c.InboundBuffered()
 }
@@ -177,6 +201,10 @@ func (cc *clientConn) send(p []byte) {
 		cc.detachedWrite(p)
 		return
 	}
+	if cc.tl != nil {
+		cc.tl.send(p, nil)
+		return
+	}
 	_, _ = cc.c.Write(p)
 }
 
@@ -185,6 +213,10 @@ func (cc *clientConn) sendv(a, b []byte) {
 	if cc.det != nil {
 		cc.detachedWrite(a)
 		cc.detachedWrite(b)
+		return
+	}
+	if cc.tl != nil {
+		cc.tl.send(a, b)
 		return
 	}
 	iov := cc.l.iov[:]
@@ -455,6 +487,9 @@ func (cc *clientConn) linger() {
 		cc.teardown() // it sent its FIN and everything was read: nothing to linger for
 		return
 	}
+	if cc.tl != nil {
+		cc.tl.closeNotify()
+	}
 	if cc.quickClose && cc.c.InboundBuffered() == 0 {
 		// A client that asked to close, whose request was read whole and
 		// that has sent nothing more, will send nothing that could turn
@@ -465,7 +500,7 @@ func (cc *clientConn) linger() {
 	}
 	_ = unix.Shutdown(cc.c.Fd(), unix.SHUT_WR)
 	cc.resume()
-	discard(cc.c, discardAll)
+	cc.consume(discardAll)
 	cc.l.wheel.set(&cc.tm, cc.l.now+int64(lingerTime))
 }
 
@@ -517,7 +552,7 @@ func (cc *clientConn) onClose(err error) {
 	if cc.state == clientClosed || cc.det != nil {
 		return
 	}
-	if errors.Is(err, io.EOF) && cc.detach() {
+	if errors.Is(err, io.EOF) && cc.tl == nil && cc.detach() {
 		return
 	}
 	cc.teardown()
@@ -537,6 +572,9 @@ func (cc *clientConn) teardown() {
 	}
 	if d := cc.det; d != nil {
 		d.close()
+	}
+	if t := cc.tl; t != nil && t.hs != nil {
+		t.hs.close()
 	}
 	l := cc.l
 	l.clients.remove(cc)

@@ -173,6 +173,9 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 	rc.Reset()
 	rc.Req, rc.ClientIP, rc.ClientIPText = req, cl.ip, cl.ipText
 	rc.DReq, rc.Now, rc.Shard = &ex.dreq, l.now, l.id
+	if t := cl.tl; t != nil {
+		rc.TLS, rc.SNI = true, t.sni
+	}
 	answered := t.Request.Request(rc)
 	var rt *route.Route
 	if !answered {
@@ -232,6 +235,7 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 		ex.head.B = http1.AppendForwardRequest(ex.head.B[:0], req, &http1.ForwardOptions{
 			ClientAddr:  cl.ipText,
 			XForwarded:  s.opts.XForwardedFor,
+			HTTPS:       cl.tl != nil,
 			DefaultHost: s2b(defaultHost(b.Config())),
 			KeepUpgrade: ex.upgrade || ex.pipe,
 			Edit:        edit,

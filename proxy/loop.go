@@ -64,6 +64,8 @@ type loop struct {
 	out   []byte
 	iov   [2][]byte
 	synth syntheticWriter
+	// tlsOut collects the ciphertext of one TLS send (tls.go).
+	tlsOut []byte
 
 	// pendq lists clients holding back batched responses, flushed on
 	// every tick at the latest.

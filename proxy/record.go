@@ -21,7 +21,12 @@ type Record struct {
 	Route   *route.Route
 	// RequestID is the id a request_id rule found or made; nil if none.
 	RequestID []byte
-	Tries     int
+	// TLSVersion and TLSCipher are the client connection's TLS version
+	// and cipher suite (crypto/tls constants; 0 for cleartext), SNI the
+	// server name it sent (nil if none).
+	TLSVersion, TLSCipher uint16
+	SNI                   []byte
+	Tries                 int
 	// Times in Unix nanoseconds: request head complete, first response
 	// byte from the backend (0 if none), done.
 	Start, FirstByte, End int64
@@ -81,6 +86,11 @@ func (ex *exchange) log() {
 	r.Start = ex.start
 	r.FirstByte = ex.firstByte
 	r.End = ex.cl.l.now
+	if t := ex.cl.tl; t != nil {
+		r.TLSVersion, r.TLSCipher, r.SNI = t.version, t.cipher, t.sni
+	} else {
+		r.TLSVersion, r.TLSCipher, r.SNI = 0, 0, nil
+	}
 	hook(r)
 	r.Method, r.Target, r.Host, r.RequestID = nil, nil, nil, nil
 	r.Route = nil

@@ -78,6 +78,14 @@ type Options struct {
 	ClientIdleTimeout time.Duration
 	// Logger receives operational messages; nil = slog.Default().
 	Logger *slog.Logger
+	// TLS lists the listen addresses that speak TLS (tls.go).
+	TLS []TLSListener
+	// TLSHandshakeTimeout bounds a TLS handshake; 0 =
+	// DefaultTLSHandshakeTimeout.
+	TLSHandshakeTimeout time.Duration
+	// MaxTLSHandshakes caps the handshakes under way at once; past it
+	// new TLS connections are closed at once. 0 = DefaultMaxTLSHandshakes.
+	MaxTLSHandshakes int
 	// OnRequest, if set, is called on the event loop after each request
 	// with its record; it must not block or retain rec. SetOnRequest
 	// changes it at run time.
@@ -96,6 +104,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.TLSHandshakeTimeout <= 0 {
+		o.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
+	}
+	if o.MaxTLSHandshakes <= 0 {
+		o.MaxTLSHandshakes = DefaultMaxTLSHandshakes
 	}
 }
 
@@ -132,12 +146,20 @@ type Server struct {
 	// syncCloses counts connections closed at the end of a callback
 	// (loop.endDispatch) rather than through gnet's queued Close.
 	syncCloses atomic.Int64
-	started    atomic.Bool
-	draining   atomic.Bool
-	stopped    atomic.Bool // Shutdown has finished
-	stopping   atomic.Bool
-	ctx        context.Context
-	cancel     context.CancelFunc
+	// TLS: the listeners, the session-ticket keys they share, the
+	// handshake slots and counters (tls.go).
+	tlsl                                 []*tlsListener
+	tickets                              ticketKeys
+	hsSem                                chan struct{}
+	tlsHandshakes, tlsResumed, tlsFailed atomic.Uint64
+	tlsRefused                           atomic.Uint64
+	tlsInFlight                          atomic.Int64
+	started                              atomic.Bool
+	draining                             atomic.Bool
+	stopped                              atomic.Bool // Shutdown has finished
+	stopping                             atomic.Bool
+	ctx                                  context.Context
+	cancel                               context.CancelFunc
 
 	nloops int
 }
@@ -194,19 +216,29 @@ func gnetAddr(a string) (string, error) {
 // Start starts the engine and returns once it is listening, or with the
 // error that kept it from starting.
 func (s *Server) Start() error {
-	if len(s.opts.Listen) == 0 {
+	if len(s.opts.Listen) == 0 && len(s.opts.TLS) == 0 {
 		return errors.New("proxy: no listen address")
 	}
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("proxy: server already started")
 	}
-	addrs := make([]string, len(s.opts.Listen))
-	for i, a := range s.opts.Listen {
+	addrs := make([]string, 0, len(s.opts.Listen)+len(s.opts.TLS))
+	for _, a := range s.opts.Listen {
 		ga, err := gnetAddr(a)
 		if err != nil {
 			return err
 		}
-		addrs[i] = ga
+		addrs = append(addrs, ga)
+	}
+	if err := s.setupTLS(); err != nil {
+		return err
+	}
+	for _, tl := range s.opts.TLS {
+		ga, err := gnetAddr(tl.Listen)
+		if err != nil {
+			return err
+		}
+		addrs = append(addrs, ga)
 	}
 	gopts := []gnet.Option{
 		gnet.WithReusePort(true),
@@ -315,7 +347,12 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	s.conns.Add(1)
 	l := s.loopOf(c)
 	l.touch()
-	if cc := newClientConn(l, c); !cc.proxyPending && !cc.admit(cc.ip) {
+	cc := newClientConn(l, c)
+	if !cc.proxyPending && !cc.admit(cc.ip) {
+		cc.teardown()
+		return nil, gnet.Close
+	}
+	if tl := s.tlsListenerOf(c); tl != nil && !cc.startTLS(tl) {
 		cc.teardown()
 		return nil, gnet.Close
 	}
@@ -334,6 +371,19 @@ type Stats struct {
 	// RetryBudgetRefused the retries a route's retry_budget_percent
 	// refused (the failure was answered instead).
 	Retries, RetryBudgetRefused uint64
+	// TLS counts the TLS handshakes.
+	TLS TLSStats
+}
+
+// TLSStats returns the TLS handshake counters. Safe from any goroutine.
+func (s *Server) TLSStats() TLSStats {
+	return TLSStats{
+		Handshakes: s.tlsHandshakes.Load(),
+		Resumed:    s.tlsResumed.Load(),
+		Failed:     s.tlsFailed.Load(),
+		Refused:    s.tlsRefused.Load(),
+		InFlight:   s.tlsInFlight.Load(),
+	}
 }
 
 // Stats returns the proxy's counters. Safe from any goroutine.
@@ -344,6 +394,7 @@ func (s *Server) Stats() Stats {
 		HalfClosed:         uint64(s.halfCloses.Load()),
 		Retries:            s.retries.Load(),
 		RetryBudgetRefused: s.budgetRefused.Load(),
+		TLS:                s.TLSStats(),
 	}
 }
 

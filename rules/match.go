@@ -65,6 +65,24 @@ func compileMatch(m *Match, ph Phase, path []string, es *errs) Cond {
 		}
 		cs = append(cs, hc)
 	}
+	if m.TLS != nil {
+		cs = append(cs, tlsCond(*m.TLS))
+	}
+	if len(m.SNI) > 0 {
+		sc := &sniCond{}
+		for i, h := range m.SNI {
+			h = strings.ToLower(h)
+			if err := checkHostPattern(h); err != nil || hasPort(h) {
+				if err == nil {
+					err = fmt.Errorf("%q: a server name has no port", h)
+				}
+				es.add(sub(path, "sni", idx(i)), "%v", err)
+				continue
+			}
+			sc.pats = append(sc.pats, h)
+		}
+		cs = append(cs, sc)
+	}
 	if len(m.Path) > 0 {
 		for i, p := range m.Path {
 			if !strings.HasPrefix(p, "/") && p != "*" {
@@ -260,6 +278,24 @@ func (a anyCond) Eval(c *Ctx) bool {
 type notCond struct{ c Cond }
 
 func (n notCond) Eval(c *Ctx) bool { return !n.c.Eval(c) }
+
+type tlsCond bool
+
+func (t tlsCond) Eval(c *Ctx) bool { return c.TLS == bool(t) }
+
+type sniCond struct{ pats []string }
+
+func (s *sniCond) Eval(c *Ctx) bool {
+	if len(c.SNI) == 0 {
+		return false
+	}
+	for _, p := range s.pats {
+		if MatchHost(p, c.SNI) {
+			return true
+		}
+	}
+	return false
+}
 
 type hostCond struct{ pats []string }
 

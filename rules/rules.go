@@ -23,6 +23,10 @@ type Ctx struct {
 	// ClientIP and its text form (the PROXY protocol source, if any).
 	ClientIP     netip.Addr
 	ClientIPText []byte
+	// TLS: the client connection speaks TLS; SNI is the server name it
+	// sent in its handshake (nil if none).
+	TLS bool
+	SNI []byte
 	// DReq is the directors' view of the request, for rate-limit keys.
 	DReq *directors.Request
 	// Now is the time in Unix nanoseconds (a coarse clock is fine).
@@ -70,6 +74,7 @@ type Reply struct {
 // Reset clears c for a new request, keeping its memory.
 func (c *Ctx) Reset() {
 	c.Req, c.DReq, c.Trace = nil, nil, nil
+	c.TLS, c.SNI = false, nil
 	c.Status, c.Backend = 0, ""
 	c.Target, c.RequestID = nil, nil
 	if c.Reply.Status != 0 {

@@ -39,6 +39,12 @@ type Match struct {
 	// Src lists client addresses and CIDR prefixes, IPv4 and IPv6; the
 	// client address is the PROXY protocol source where one was received.
 	Src []string `toml:"src"`
+	// TLS, when set, matches connections that speak TLS (true) or
+	// cleartext (false); SNI lists server-name patterns as Host does,
+	// matched against the name the client sent in its TLS handshake (a
+	// cleartext request, or one without SNI, matches none).
+	TLS *bool    `toml:"tls"`
+	SNI []string `toml:"sni"`
 	// Status lists response statuses (response rules only); a value below
 	// 10 stands for its class: 5 matches 500-599.
 	Status []int `toml:"status"`

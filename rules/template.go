@@ -130,7 +130,11 @@ func (t *template) append(dst []byte, c *Ctx) []byte {
 		case varMethod:
 			dst = append(dst, c.Req.Method...)
 		case varScheme:
-			dst = append(dst, "http"...)
+			if c.TLS {
+				dst = append(dst, "https"...)
+			} else {
+				dst = append(dst, "http"...)
+			}
 		case varRequestID:
 			dst = append(dst, c.RequestID...)
 		case varBackend:
