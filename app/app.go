@@ -66,6 +66,10 @@ type App struct {
 	// outlierStop/outlierDone run the watcher that logs it (outlier.go).
 	outlierWake              chan struct{}
 	outlierStop, outlierDone chan struct{}
+	// certStop/certDone run the certificate file watcher (certwatch.go);
+	// certReloads and certFailures count what it did.
+	certStop, certDone        chan struct{}
+	certReloads, certFailures atomic.Uint64
 
 	started bool
 }
@@ -183,6 +187,10 @@ func (a *App) Start() error {
 	a.started = true
 	a.outlierStop, a.outlierDone = make(chan struct{}), make(chan struct{})
 	go a.runOutlierWatch(a.outlierStop, a.outlierDone)
+	if len(cfg.Server.TLS) > 0 {
+		a.certStop, a.certDone = make(chan struct{}), make(chan struct{})
+		go a.runCertWatch(a.certStop, a.certDone)
+	}
 	if cfg.Server.StateFile != "" {
 		a.stateStop, a.stateDone = make(chan struct{}), make(chan struct{})
 		go a.runStateWriter(a.stateStop, a.stateDone)
@@ -201,8 +209,8 @@ func (a *App) Start() error {
 // if they run, and waits for them.
 func (a *App) stopWatchers() {
 	a.mu.Lock()
-	stops := [][2]chan struct{}{{a.stateStop, a.stateDone}, {a.outlierStop, a.outlierDone}}
-	a.stateStop, a.outlierStop = nil, nil
+	stops := [][2]chan struct{}{{a.stateStop, a.stateDone}, {a.outlierStop, a.outlierDone}, {a.certStop, a.certDone}}
+	a.stateStop, a.outlierStop, a.certStop = nil, nil, nil
 	a.mu.Unlock()
 	for _, s := range stops {
 		if s[0] != nil {

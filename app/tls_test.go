@@ -40,8 +40,8 @@ address = %q
 // TestTLSReloadCertificates: HTTPS end to end from a configuration file;
 // a reload with a new certificate serves it to new connections while an
 // established one keeps working; a broken certificate is refused with its
-// file name and the old one keeps serving; the access log carries the
-// TLS facts.
+// file name and the old one keeps serving; new files are picked up
+// without a reload; the access log carries the TLS facts.
 func TestTLSReloadCertificates(t *testing.T) {
 	b := startBackend(t, "a")
 	dir := t.TempDir()
@@ -108,6 +108,21 @@ func TestTLSReloadCertificates(t *testing.T) {
 	resp, _ = get(second, nil)
 	if got := resp.TLS.PeerCertificates[0].SerialNumber; got.Cmp(second.Serial) != 0 {
 		t.Fatalf("after a refused reload: certificate %s, want the one before", got)
+	}
+
+	// A renewal writing new files is picked up without a reload.
+	third := testutil.NewCert(t, "site.test")
+	write(third)
+	if !waitUntil(10*time.Second, func() bool {
+		resp, _ := get(third, &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		}})
+		return resp.TLS.PeerCertificates[0].SerialNumber.Cmp(third.Serial) == 0
+	}) {
+		t.Fatal("the certificate written to the files was not picked up")
+	}
+	if ta.certReloads.Load() == 0 {
+		t.Error("no certificate reload counted")
 	}
 
 	var log string
