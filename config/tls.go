@@ -149,9 +149,6 @@ func (p *parser) validateTLS(c *Config) {
 			}
 			seen[a] = true
 		}
-		if c.Server.ProxyProtocol {
-			p.errorf(path, "proxy_protocol is not supported with TLS listeners yet")
-		}
 		if _, err := t.policy(); err != nil {
 			msg := err.Error()
 			key := sub(path, "min_version")

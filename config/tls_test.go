@@ -65,7 +65,6 @@ func TestTLSConfigErrors(t *testing.T) {
 		{"bad curve", head + "listen = [\"127.0.0.1:8443\"]\ncurves = [\"P224\"]\n" + cert, []string{"t.toml:5", `"P224"`}},
 		{"same address twice", head + "listen = [\"127.0.0.1:8080\"]\n" + cert, []string{"t.toml:4", "listed twice"}},
 		{"no listen", head + cert, []string{"no address to listen on"}},
-		{"proxy protocol", "[server]\nproxy_protocol = true\n[[server.tls]]\nlisten = [\"127.0.0.1:8443\"]\n" + cert, []string{"proxy_protocol is not supported"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("t.toml", []byte(tc.src))

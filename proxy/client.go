@@ -68,6 +68,9 @@ type clientConn struct {
 	// tl is the TLS state of a connection accepted on a TLS listener
 	// (tls.go); nil for cleartext.
 	tl *tlsConn
+	// tlsNext is the TLS listener of a connection whose PROXY protocol
+	// header comes first, in cleartext: its handshake starts after it.
+	tlsNext *tlsListener
 
 	ex exchange
 
@@ -263,6 +266,17 @@ func (cc *clientConn) serveHeads() {
 		}
 		if cc.proxyPending {
 			if !cc.readProxyHeader(buf) {
+				return
+			}
+			if tl := cc.tlsNext; tl != nil {
+				cc.tlsNext = nil
+				cc.headStart = 0
+				cc.armIdle()
+				if !cc.startTLS(tl) {
+					cc.closeNow()
+					return
+				}
+				cc.feedHandshake() // what came after the header
 				return
 			}
 			continue

@@ -352,9 +352,13 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		cc.teardown()
 		return nil, gnet.Close
 	}
-	if tl := s.tlsListenerOf(c); tl != nil && !cc.startTLS(tl) {
-		cc.teardown()
-		return nil, gnet.Close
+	if tl := s.tlsListenerOf(c); tl != nil {
+		if cc.proxyPending {
+			cc.tlsNext = tl // the PROXY header first, then the handshake
+		} else if !cc.startTLS(tl) {
+			cc.teardown()
+			return nil, gnet.Close
+		}
 	}
 	return nil, gnet.None
 }

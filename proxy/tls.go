@@ -577,9 +577,6 @@ func (s *Server) setupTLS() error {
 	if len(s.opts.TLS) == 0 {
 		return nil
 	}
-	if s.opts.ProxyProtocol {
-		return errors.New("proxy: PROXY protocol on TLS listeners is not supported yet")
-	}
 	if err := s.tickets.rotate(randReader); err != nil {
 		return fmt.Errorf("proxy: session ticket key: %v", err)
 	}

@@ -415,3 +415,47 @@ func TestTLSRulesSeeSNIAndScheme(t *testing.T) {
 		t.Fatalf("cleartext: %d %q", resp.StatusCode, loc)
 	}
 }
+
+func TestTLSAfterProxyProtocol(t *testing.T) {
+	f := newTLSFixture(t, Options{ProxyProtocol: true})
+	for _, hdr := range []string{
+		"PROXY TCP4 203.0.113.9 192.0.2.1 40000 443\r\n",
+		"PROXY TCP6 2001:db8::9 2001:db8::1 40000 443\r\n",
+	} {
+		raw, err := net.Dial("tcp", f.tlsAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(raw, hdr); err != nil {
+			t.Fatal(err)
+		}
+		c := tls.Client(raw, &tls.Config{RootCAs: f.pool, ServerName: "a.test"})
+		if _, err := io.WriteString(c, "GET /pp HTTP/1.1\r\nHost: a.test\r\n\r\n"); err != nil {
+			t.Fatalf("%q: %v", hdr, err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		r := readResponses(t, bufio.NewReader(c), 1, "GET")[0]
+		if body := bodyOf(t, r); body != "GET /pp 0 proto=https" {
+			t.Fatalf("%q: %q", hdr, body)
+		}
+		c.Close()
+		want := strings.Fields(hdr)[2]
+		select {
+		case h := <-f.received:
+			if got := h.Get("X-Forwarded-For"); got != want {
+				t.Fatalf("X-Forwarded-For %q, want the PROXY source %s", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("backend got nothing")
+		}
+	}
+	// Without the header, a TLS ClientHello is refused as a bad PROXY header.
+	c, err := net.Dial("tcp", f.tlsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := tls.Client(c, &tls.Config{RootCAs: f.pool, ServerName: "a.test"}).Handshake(); err == nil {
+		t.Fatal("a handshake without the PROXY header succeeded")
+	}
+}
