@@ -15,6 +15,7 @@ const (
 	srcHeader                     // the first value of a header
 	srcCookie                     // the value of a cookie
 	srcQuery                      // the first value of a query parameter
+	srcSNI                        // the TLS server name the client sent
 )
 
 // keySource is one compiled key source.
@@ -32,7 +33,7 @@ type Key struct {
 	intKey bool // one "int:" source: its value is the key itself
 }
 
-// ParseKey compiles key source specs: "url", "host", "client_ip",
+// ParseKey compiles key source specs: "url", "host", "client_ip", "sni",
 // "header:NAME", "cookie:NAME", "query:NAME", or one "int:" source alone
 // ("int:header:NAME"), whose decimal value 0..4294967295 is the key itself
 // as VSLP's integer keys were (anything else, or a missing value, is 0).
@@ -63,10 +64,12 @@ func parseSource(s string) (keySource, error) {
 		return keySource{kind: srcHost}, nil
 	case "client_ip":
 		return keySource{kind: srcClientIP}, nil
+	case "sni":
+		return keySource{kind: srcSNI}, nil
 	}
 	kind, name, ok := strings.Cut(s, ":")
 	if !ok || name == "" {
-		return keySource{}, fmt.Errorf("want url, host, client_ip, header:NAME, cookie:NAME or query:NAME")
+		return keySource{}, fmt.Errorf("want url, host, client_ip, sni, header:NAME, cookie:NAME or query:NAME")
 	}
 	switch kind {
 	case "header":
@@ -89,7 +92,7 @@ func (k Key) String() string {
 		if k.intKey {
 			b.WriteString("int:")
 		}
-		b.WriteString([]string{"url", "host", "client_ip", "header:", "cookie:", "query:"}[s.kind])
+		b.WriteString([]string{"url", "host", "client_ip", "header:", "cookie:", "query:", "sni"}[s.kind])
 		b.WriteString(s.name)
 	}
 	return b.String()
@@ -99,6 +102,9 @@ func (k Key) String() string {
 // the request buffer (valid only during Resolve). client_ip has no bytes in
 // the request; see appendTo.
 func (s *keySource) bytes(r *Request) []byte {
+	if s.kind == srcSNI {
+		return r.SNI
+	}
 	h := r.Head
 	if h == nil {
 		return nil

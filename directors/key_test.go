@@ -15,8 +15,8 @@ func TestParseKeyRefuses(t *testing.T) {
 			t.Errorf("ParseKey(%q) accepted", specs)
 		}
 	}
-	k := mustKey(t, "url", "host", "client_ip", "header:X-A", "cookie:c", "query:q")
-	if got, want := k.String(), "url,host,client_ip,header:X-A,cookie:c,query:q"; got != want {
+	k := mustKey(t, "url", "host", "client_ip", "header:X-A", "cookie:c", "query:q", "sni")
+	if got, want := k.String(), "url,host,client_ip,header:X-A,cookie:c,query:q,sni"; got != want {
 		t.Errorf("String() = %q; want %q", got, want)
 	}
 }
@@ -29,6 +29,7 @@ func TestKeySources(t *testing.T) {
 		Head: head("/p/a?q=1&x=2", "example.com",
 			"X-A: alpha", "Cookie: a=b; c=cookie-v; d=e"),
 		ClientIP: netip.MustParseAddr("::ffff:192.0.2.7"),
+		SNI:      []byte("api.example.com"),
 	}
 	cases := []struct {
 		specs []string
@@ -43,6 +44,8 @@ func TestKeySources(t *testing.T) {
 		{[]string{"header:X-Missing"}, ""},
 		{[]string{"cookie:c", "header:X-A", "query:nope", "host"}, "cookie-valphaexample.com"},
 		{[]string{"client_ip", "url"}, "192.0.2.7/p/a?q=1&x=2"},
+		{[]string{"sni"}, "api.example.com"},
+		{[]string{"sni", "url"}, "api.example.com/p/a?q=1&x=2"},
 	}
 	for _, c := range cases {
 		k := mustKey(t, c.specs...)

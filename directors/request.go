@@ -21,6 +21,9 @@ type Request struct {
 	Head *http1.Request
 	// ClientIP is the client's address (after PROXY protocol, if any).
 	ClientIP netip.Addr
+	// SNI is the server name the client sent in its TLS handshake (nil
+	// for cleartext, or a handshake without one): the "sni" key source.
+	SNI []byte
 	// Now is the current time in Unix nanoseconds (a coarse clock is fine).
 	Now int64
 	// Key, when HasKey is set, replaces the key any hash or shard director

@@ -175,6 +175,7 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 	rc.DReq, rc.Now, rc.Shard = &ex.dreq, l.now, l.id
 	if t := cl.tl; t != nil {
 		rc.TLS, rc.SNI = true, t.sni
+		ex.dreq.SNI = t.sni
 	}
 	answered := t.Request.Request(rc)
 	var rt *route.Route
