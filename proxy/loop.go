@@ -64,8 +64,9 @@ type loop struct {
 	out   []byte
 	iov   [2][]byte
 	synth syntheticWriter
-	// tlsOut collects the ciphertext of one TLS send (tls.go).
-	tlsOut []byte
+	// tlsOut collects the ciphertext of one TLS send, tlsPlain joins a
+	// head and body into one record (tls.go).
+	tlsOut, tlsPlain []byte
 
 	// pendq lists clients holding back batched responses, flushed on
 	// every tick at the latest.

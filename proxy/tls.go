@@ -464,15 +464,28 @@ func (t *tlsConn) give() {
 	t.cc.l.tlsOut = b[:0]
 }
 
-// send encrypts a then b and writes them in one gnet write.
+// send encrypts a then b and writes them in one gnet write. A head and
+// a body that fit in one record are joined first, so that they make one
+// record, not two: the client decrypts once (measured with wrk against
+// HAProxy, which does the same).
 func (t *tlsConn) send(a, b []byte) {
 	t.lend()
-	_, _ = t.conn.Write(a)
-	if len(b) > 0 {
-		_, _ = t.conn.Write(b)
+	if len(b) > 0 && len(a)+len(b) <= maxRecordPayload {
+		l := t.cc.l
+		p := append(append(l.tlsPlain[:0], a...), b...)
+		_, _ = t.conn.Write(p)
+		l.tlsPlain = p[:0]
+	} else {
+		_, _ = t.conn.Write(a)
+		if len(b) > 0 {
+			_, _ = t.conn.Write(b)
+		}
 	}
 	t.give()
 }
+
+// maxRecordPayload is the most plaintext one TLS record carries.
+const maxRecordPayload = 16 << 10
 
 // fill decrypts what is buffered, up to maxInbound bytes of plaintext.
 func (t *tlsConn) fill() {
