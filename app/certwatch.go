@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"time"
 
@@ -58,7 +59,7 @@ func (a *App) runCertWatch(stop, done chan struct{}) {
 		}
 		a.mu.Lock()
 		now := certStamps(a.cfg)
-		if fmt.Sprint(now) != fmt.Sprint(seen) {
+		if !maps.Equal(now, seen) {
 			seen = now
 			a.refreshCertificates()
 		}

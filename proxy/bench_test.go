@@ -99,10 +99,7 @@ func itoa(n int) string {
 // allocate nothing per request, so allocs/op is the proxy's request path
 // (parse, route, resolve, pool, forward both ways).
 func BenchmarkProxyKeepAlive(b *testing.B) {
-	be := startRawResponder(b, "hello, world\n")
-	backend := directors.NewBackend("raw", directors.BackendConfig{
-		Network: "tcp", Address: be.ln.Addr().String(), MaxIdle: 8,
-	})
+	backend := helloBackend(b)
 	benchKeepAlive(b, rrTable(backend))
 }
 
@@ -111,10 +108,7 @@ func BenchmarkProxyKeepAlive(b *testing.B) {
 // and act, three response header rules): the difference is what rules
 // add to a request, and both must allocate nothing.
 func BenchmarkProxyKeepAliveRules(b *testing.B) {
-	be := startRawResponder(b, "hello, world\n")
-	backend := directors.NewBackend("raw", directors.BackendConfig{
-		Network: "tcp", Address: be.ln.Addr().String(), MaxIdle: 8,
-	})
+	backend := helloBackend(b)
 	b.Run("off", func(b *testing.B) { benchKeepAlive(b, rrTable(backend)) })
 	b.Run("on", func(b *testing.B) {
 		t := rrTable(backend)
@@ -149,10 +143,7 @@ func BenchmarkProxyKeepAliveRules(b *testing.B) {
 // nothing either; the difference in ns/op is what TLS adds to a request
 // (both ends' crypto, in one process).
 func BenchmarkProxyKeepAliveTLS(b *testing.B) {
-	be := startRawResponder(b, "hello, world\n")
-	backend := directors.NewBackend("raw", directors.BackendConfig{
-		Network: "tcp", Address: be.ln.Addr().String(), MaxIdle: 8,
-	})
+	backend := helloBackend(b)
 	cert := testutil.NewCert(b, "bench.example")
 	addr := testutil.FreeAddr(b)
 	opts := Options{EventLoops: 1, TLS: []TLSListener{{Listen: addr, Config: &tls.Config{Certificates: []tls.Certificate{cert.TLS}}}}}
@@ -211,10 +202,7 @@ func benchKeepAliveDial(b *testing.B, opts Options, tbl *route.Table, dial func(
 // the backend's callback through gnet's (*eventloop).close; "queued" turns
 // that off, falling back to gnet's Conn.Close task.
 func BenchmarkProxyClose(b *testing.B) {
-	be := startRawResponder(b, "hello, world\n")
-	backend := directors.NewBackend("raw", directors.BackendConfig{
-		Network: "tcp", Address: be.ln.Addr().String(), MaxIdle: 8,
-	})
+	backend := helloBackend(b)
 	p := startProxy(b, Options{EventLoops: 1}, rrTable(backend))
 	req := []byte("GET /bench HTTP/1.1\r\nHost: bench.example\r\nConnection: close\r\n\r\n")
 	buf := make([]byte, 4096)
@@ -231,24 +219,7 @@ func BenchmarkProxyClose(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := c.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				n := 0
-				for {
-					m, err := c.Read(buf[n:])
-					n += m
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
-				c.Close()
-				if !bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200 ")) {
-					b.Fatalf("response %q", buf[:n])
-				}
+				oneRequest(b, c, req, buf)
 			}
 		})
 	}
@@ -260,10 +231,7 @@ func BenchmarkProxyClose(b *testing.B) {
 // "resumed" resumes with a session ticket. Client and proxy share the
 // process, so ns/op holds both ends' handshake.
 func BenchmarkProxyTLSNewConnection(b *testing.B) {
-	be := startRawResponder(b, "hello, world\n")
-	backend := directors.NewBackend("raw", directors.BackendConfig{
-		Network: "tcp", Address: be.ln.Addr().String(), MaxIdle: 8,
-	})
+	backend := helloBackend(b)
 	cert := testutil.NewCert(b, "bench.example")
 	addr := testutil.FreeAddr(b)
 	startProxy(b, Options{EventLoops: 1, TLS: []TLSListener{{Listen: addr, Config: &tls.Config{Certificates: []tls.Certificate{cert.TLS}}}}}, rrTable(backend))
@@ -280,28 +248,43 @@ func BenchmarkProxyTLSNewConnection(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := c.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				n := 0
-				for {
-					m, err := c.Read(buf[n:])
-					n += m
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
-				c.Close()
-				if !bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200 ")) {
-					b.Fatalf("response %q", buf[:n])
-				}
+				oneRequest(b, c, req, buf)
 				if mode == "resumed" && i > 0 && !c.ConnectionState().DidResume {
 					b.Fatal("not resumed")
 				}
 			}
 		})
+	}
+}
+
+// helloBackend is a keep-alive raw responder answering "hello, world", as a
+// backend.
+func helloBackend(b *testing.B) *directors.Backend {
+	be := startRawResponder(b, "hello, world\n")
+	return directors.NewBackend("raw", directors.BackendConfig{
+		Network: "tcp", Address: be.ln.Addr().String(), MaxIdle: 8,
+	})
+}
+
+// oneRequest sends req on c, reads the response until the proxy closes,
+// closes c and checks the response is a 200.
+func oneRequest(b *testing.B, c net.Conn, req, buf []byte) {
+	if _, err := c.Write(req); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for {
+		m, err := c.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.Close()
+	if !bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200 ")) {
+		b.Fatalf("response %q", buf[:n])
 	}
 }

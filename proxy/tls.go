@@ -34,8 +34,8 @@ import (
 const (
 	DefaultTLSHandshakeTimeout = 10 * time.Second
 	DefaultMaxTLSHandshakes    = 1024
-	// maxHandshakeInput bounds the ciphertext a client may send before its
-	// handshake is over.
+	// maxHandshakeInput is how much ciphertext the loop hands to a
+	// handshake before it stops reading until the handshake is over.
 	maxHandshakeInput = 64 << 10
 	// tlsRoom is the free space a plaintext read is given: one record.
 	tlsRoom = 16 << 10
