@@ -164,6 +164,19 @@ type Backend struct {
 	HostHeader          string   `toml:"host_header"`
 	ProxyHeader         int      `toml:"proxy_header"` // PROXY protocol version: 0 (none), 1 or 2
 
+	// TLS to the backend (backendtls.go), for pooled connections and
+	// probes alike. TLSSNI is the name sent and verified (default: the
+	// host_header, else the address's host); TLSVerify checks the
+	// backend's certificate (the default) against TLSCA's PEM bundle, or
+	// the system's roots without one; TLSCert and TLSKey are a client
+	// certificate for backends that ask for one.
+	TLS       bool   `toml:"tls"`
+	TLSSNI    string `toml:"tls_sni"`
+	TLSVerify bool   `toml:"tls_verify"`
+	TLSCA     string `toml:"tls_ca"`
+	TLSCert   string `toml:"tls_cert"`
+	TLSKey    string `toml:"tls_key"`
+
 	// Passive health (outlier.go): OutlierConsecutive failures in a row,
 	// of the kinds in OutlierOn (retry_on's names), eject the backend; the
 	// n-th ejection lasts n × OutlierBaseEjection, at most

@@ -176,6 +176,7 @@ func (b *Backend) encode(e *encoder, name string) {
 	e.dur("idle_timeout", b.IdleTimeout)
 	e.str("host_header", b.HostHeader)
 	e.int("proxy_header", int64(b.ProxyHeader))
+	b.encodeTLS(e)
 	b.encodeOutlier(e)
 }
 

@@ -140,6 +140,9 @@ func (p *parser) provisionBackend(b *Backend, path []string) {
 	defDur(p, &b.BetweenBytesTimeout, DefaultBetweenBytesTimeout, sub(path, "between_bytes_timeout")...)
 	defVal(p, &b.MaxIdle, DefaultBackendMaxIdle, sub(path, "max_idle")...)
 	defDur(p, &b.IdleTimeout, DefaultBackendIdleTimeout, sub(path, "idle_timeout")...)
+	if b.TLS {
+		defVal(p, &b.TLSVerify, true, sub(path, "tls_verify")...)
+	}
 	p.provisionOutlier(b, path)
 	if b.IsTemplate() {
 		defDur(p, &b.MinTTL, DefaultDiscoveryMinTTL, sub(path, "min_ttl")...)

@@ -66,16 +66,21 @@ func TestTLSConfigErrors(t *testing.T) {
 		{"same address twice", head + "listen = [\"127.0.0.1:8080\"]\n" + cert, []string{"t.toml:4", "listed twice"}},
 		{"no listen", head + cert, []string{"no address to listen on"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("t.toml", []byte(tc.src))
-			if err == nil {
-				t.Fatalf("accepted:\n%s", tc.src)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantParseError(t, tc.src, tc.want...) })
+	}
+}
+
+// wantParseError parses src as t.toml and fails unless it is refused with
+// an error holding every string of want.
+func wantParseError(t *testing.T, src string, want ...string) {
+	t.Helper()
+	_, err := Parse("t.toml", []byte(src))
+	if err == nil {
+		t.Fatalf("accepted:\n%s", src)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
 	}
 }

@@ -234,6 +234,7 @@ func (p *parser) validateBackend(c *Config, b *Backend, path []string) {
 	if b.ProxyHeader < 0 || b.ProxyHeader > 2 {
 		p.errorf(at("proxy_header"), "%d is not 0 (off), 1 or 2 (PROXY protocol version)", b.ProxyHeader)
 	}
+	p.validateBackendTLS(b, path)
 	p.validateOutlier(b, path)
 }
 

@@ -1,6 +1,7 @@
 package directors
 
 import (
+	"crypto/tls"
 	"sync/atomic"
 	"time"
 )
@@ -43,6 +44,26 @@ type BackendConfig struct {
 	HostHeader          string        // Host to send when the request has none
 	ProxyHeader         int           // 0, 1 or 2: PROXY protocol header on each new connection
 	Outlier             OutlierPolicy // passive health (outlier.go); the zero policy is off
+
+	// TLS, when set, makes every connection to the backend TLS: pooled
+	// connections and probes alike. It is used as given (its ServerName
+	// is sent and verified unless InsecureSkipVerify) and must not be
+	// changed once the backend is in use.
+	TLS *tls.Config
+	// TLSStamp identifies what TLS was built from, so that a reload can
+	// tell a changed TLS setup from an unchanged one (see SameConfig).
+	TLSStamp string
+}
+
+// SameConfig reports whether a and b describe the same backend: equal in
+// every field, TLS set alike and of the same stamp.
+func SameConfig(a, b *BackendConfig) bool {
+	x, y := *a, *b
+	if (x.TLS == nil) != (y.TLS == nil) {
+		return false
+	}
+	x.TLS, y.TLS = nil, nil
+	return x == y
 }
 
 // Backend is a leaf of the director tree: where a request is sent, or, with

@@ -3,6 +3,7 @@ package health
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +21,9 @@ const statusLineMax = 128
 // target is what a prober needs to probe one backend. It is immutable.
 type target struct {
 	network, address string
-	req              []byte // the request, built once by ProbeSpec.appendRequest
-	proxyHeader      int    // 0, 1 or 2: PROXY header version sent first
+	req              []byte      // the request, built once by ProbeSpec.appendRequest
+	proxyHeader      int         // 0, 1 or 2: PROXY header version sent first
+	tls              *tls.Config // the backend's TLS client config; nil for cleartext
 	timeout          time.Duration
 	expect           int
 }
@@ -59,6 +61,22 @@ func (t *target) probe(ctx context.Context) (r result) {
 
 	var wbuf [512]byte
 	req := appendProxyHeader(wbuf[:0], t.proxyHeader, conn.LocalAddr())
+	if t.tls != nil {
+		// The PROXY header goes first, in clear; then the handshake.
+		if len(req) > 0 {
+			if _, err := conn.Write(req); err != nil {
+				r.outcome, r.err = OutcomeWriteError, fmt.Errorf("write: %w", t.timeoutErr(err))
+				return r
+			}
+			req = req[:0]
+		}
+		tc := tls.Client(conn, t.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			r.outcome, r.err = OutcomeConnectError, fmt.Errorf("tls handshake: %w", t.timeoutErr(err))
+			return r
+		}
+		conn = tc
+	}
 	req = append(req, t.req...)
 	if _, err := conn.Write(req); err != nil {
 		r.outcome, r.err = OutcomeWriteError, fmt.Errorf("write: %w", t.timeoutErr(err))

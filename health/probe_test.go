@@ -2,16 +2,20 @@ package health
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shellac-lb/shellac/directors"
+	"github.com/shellac-lb/shellac/internal/testutil"
 )
 
 func TestProbeGood(t *testing.T) {
@@ -186,3 +190,41 @@ func TestProbeProxyHeader(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestProbeTLS(t *testing.T) {
+	cert := testutil.NewCert(t, "backend.test")
+	other := testutil.NewCert(t, "backend.test")
+	sni := make(chan string, 4)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sni <- r.TLS.ServerName
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	cases := []struct {
+		name string
+		cfg  *tls.Config
+		want Outcome
+	}{
+		{"verified", &tls.Config{RootCAs: cert.Pool, ServerName: "backend.test"}, OutcomeGood},
+		{"unknown CA", &tls.Config{RootCAs: other.Pool, ServerName: "backend.test"}, OutcomeConnectError},
+		{"cleartext to a TLS port", nil, OutcomeBadStatus},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := directors.NewBackend("tls", directors.BackendConfig{Network: "tcp", Address: addr, TLS: tc.cfg})
+			r := probeOnce(t, b, ProbeSpec{URL: "/healthz", Timeout: 2 * time.Second})
+			if r.outcome != tc.want {
+				t.Fatalf("probe = %v, %d, %v; want %v", r.outcome, r.status, r.err, tc.want)
+			}
+			if tc.want == OutcomeGood {
+				if got := <-sni; got != "backend.test" {
+					t.Fatalf("SNI %q, want backend.test", got)
+				}
+			}
+			t.Log(r.err)
+		})
+	}
+}

@@ -76,6 +76,7 @@ func newProber(b *directors.Backend, spec ProbeSpec, onChange func(Change)) *pro
 			address:     cfg.Address,
 			req:         spec.appendRequest(nil, cfg),
 			proxyHeader: cfg.ProxyHeader,
+			tls:         cfg.TLS,
 			timeout:     spec.Timeout,
 			expect:      spec.ExpectedStatus,
 		},

@@ -25,7 +25,8 @@ const (
 // what happens (connected, bytes in, output drained, timeout, close); the
 // exchange decides what that means. While idle it is in the loop's pool.
 type backendConn struct {
-	c     gnet.Conn // nil while dialing
+	c     gnet.Conn   // nil while dialing
+	tl    *backendTLS // TLS state of a TLS backend's connection; else nil
 	l     *loop
 	b     *directors.Backend
 	ex    *exchange // the exchange it serves; nil when idle or orphaned
@@ -42,6 +43,9 @@ type backendConn struct {
 func newBackendConn(l *loop, b *directors.Backend) *backendConn {
 	bc := &backendConn{l: l, b: b}
 	bc.tm.h = bc
+	if cfg := b.Config().TLS; cfg != nil {
+		bc.tl = newBackendTLS(l, cfg)
+	}
 	return bc
 }
 
@@ -54,6 +58,13 @@ func (bc *backendConn) open() bool { return bc.c != nil && bc.state != backendCl
 // onOpen runs on the loop when the dialled connection is enrolled.
 func (bc *backendConn) onOpen(c gnet.Conn) {
 	bc.c = c
+	if bc.tl != nil {
+		bc.tl.c = c // the loop drives the record layer from now on
+		if bc.tl.resumed {
+			bc.l.srv.tlsBackendResumed.Add(1)
+		}
+		bc.l.srv.tlsBackendHandshakes.Add(1)
+	}
 	bc.l.touch()
 	bc.b.ConnOpened()
 	switch {
@@ -104,7 +115,11 @@ func (bc *backendConn) write(p []byte) bool {
 		return false
 	}
 	bc.b.Stats.BytesOut.Add(uint64(len(p)))
-	_, _ = bc.c.Write(p)
+	if bc.tl != nil {
+		bc.tl.send(p, nil)
+	} else {
+		_, _ = bc.c.Write(p)
+	}
 	if bc.paused && bc.open() {
 		// gnet re-arms read interest when it starts buffering output.
 		bc.pause()
@@ -115,15 +130,29 @@ func (bc *backendConn) write(p []byte) bool {
 // input returns the bytes buffered from the backend, valid until the next
 // consume or the end of the callback: do not retain, copy instead.
 func (bc *backendConn) input() []byte {
+	if bc.tl != nil {
+		return bc.tl.input()
+	}
 	buf, _ := bc.c.Peek(-1)
 	return buf
 }
 
-// consume drops the first n buffered bytes.
-func (bc *backendConn) consume(n int) { discard(bc.c, n) }
+// consume drops the first n buffered bytes (discardAll: every one).
+func (bc *backendConn) consume(n int) {
+	if bc.tl != nil {
+		bc.tl.consume(n)
+		return
+	}
+	discard(bc.c, n)
+}
 
 // buffered returns how many input bytes are buffered.
-func (bc *backendConn) buffered() int { return bc.c.InboundBuffered() }
+func (bc *backendConn) buffered() int {
+	if bc.tl != nil {
+		return bc.tl.buffered()
+	}
+	return bc.c.InboundBuffered()
+}
 
 // outbound returns how many bytes wait to be sent to the backend.
 func (bc *backendConn) outbound() int { return bc.c.OutboundBuffered() }
@@ -162,6 +191,9 @@ func (bc *backendConn) watchDrain() {
 // shutdownWrite shuts the connection's sending side down (a FIN to the
 // backend) once what is buffered for it is sent.
 func (bc *backendConn) shutdownWrite() {
+	if bc.tl != nil {
+		bc.tl.closeNotify() // once: later calls send nothing
+	}
 	if bc.c.OutboundBuffered() > 0 {
 		bc.finPending = true
 		bc.l.addWatch(bc)
@@ -195,14 +227,25 @@ func (bc *backendConn) drained() bool {
 
 // onReadable handles readable bytes from the backend.
 func (bc *backendConn) onReadable() {
+	if t := bc.tl; t != nil {
+		t.fill()
+		if t.failed() {
+			// A bad record or an alert: the exchange learns it in onClose.
+			_ = bc.c.Close()
+			return
+		}
+	}
 	switch {
 	case bc.state == backendBusy && bc.ex != nil:
 		bc.ex.backendReadable()
 	case bc.state == backendIdle:
+		if t := bc.tl; t != nil && t.err == nil && t.buffered() == 0 {
+			return // a session ticket or a key update: no data
+		}
 		// A backend must not talk on an idle connection.
 		bc.closeIdle()
 	default:
-		discard(bc.c, discardAll)
+		bc.consume(discardAll)
 	}
 }
 
@@ -212,7 +255,7 @@ func (bc *backendConn) release(reusable bool) {
 	bc.stopTimer()
 	bc.ex = nil
 	bc.reused = true
-	if reusable && bc.open() && bc.c.InboundBuffered() == 0 && bc.b.Config().ProxyHeader == 0 {
+	if reusable && bc.open() && bc.buffered() == 0 && bc.b.Config().ProxyHeader == 0 {
 		bc.toIdle()
 		return
 	}
@@ -255,6 +298,9 @@ func (bc *backendConn) close() {
 	bc.l.wheel.stop(&bc.tm)
 	bc.l.removeWatch(bc)
 	if bc.c != nil {
+		if bc.tl != nil && bc.tl.err == nil {
+			bc.tl.closeNotify()
+		}
 		_ = bc.c.Close()
 	}
 }

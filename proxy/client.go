@@ -191,7 +191,7 @@ func (cc *clientConn) buffered() int {
 	if cc.det != nil {
 		return len(cc.det.in)
 	}
-	if cc.tl != nil {
+	if cc.tl != nil && cc.tl.c != nil {
 		return cc.tl.buffered()
 	}
 	return cc.c.InboundBuffered()

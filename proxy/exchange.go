@@ -366,6 +366,11 @@ func (ex *exchange) dispatch(b *directors.Backend) {
 		return // closed: clientGone ended the try
 	}
 	bc := newBackendConn(l, b)
+	if v := b.Config().ProxyHeader; v > 0 && bc.tl != nil {
+		// Over TLS the PROXY header precedes the handshake.
+		src, dst := cl.proxyAddrs()
+		bc.tl.proxyHeader = http1.AppendProxyHeader(nil, v, src, dst)
+	}
 	ex.attach(bc)
 	l.dial(bc)
 	// Until the connection is up, body bytes wait in the client's buffer.
@@ -379,7 +384,7 @@ func (ex *exchange) attach(bc *backendConn) {
 
 // backendReady is reported by a new backend connection once it is up.
 func (ex *exchange) backendReady(bc *backendConn) {
-	if v := bc.b.Config().ProxyHeader; v > 0 {
+	if v := bc.b.Config().ProxyHeader; v > 0 && bc.tl == nil {
 		src, dst := ex.cl.proxyAddrs()
 		bc.writeProxyHeader(v, src, dst)
 	}

@@ -153,13 +153,15 @@ type Server struct {
 	hsSem                                chan struct{}
 	tlsHandshakes, tlsResumed, tlsFailed atomic.Uint64
 	tlsRefused                           atomic.Uint64
-	tlsInFlight                          atomic.Int64
-	started                              atomic.Bool
-	draining                             atomic.Bool
-	stopped                              atomic.Bool // Shutdown has finished
-	stopping                             atomic.Bool
-	ctx                                  context.Context
-	cancel                               context.CancelFunc
+	// TLS handshakes with backends that succeeded; resumed of them.
+	tlsBackendHandshakes, tlsBackendResumed atomic.Uint64
+	tlsInFlight                             atomic.Int64
+	started                                 atomic.Bool
+	draining                                atomic.Bool
+	stopped                                 atomic.Bool // Shutdown has finished
+	stopping                                atomic.Bool
+	ctx                                     context.Context
+	cancel                                  context.CancelFunc
 
 	nloops int
 }
@@ -387,6 +389,9 @@ func (s *Server) TLSStats() TLSStats {
 		Failed:     s.tlsFailed.Load(),
 		Refused:    s.tlsRefused.Load(),
 		InFlight:   s.tlsInFlight.Load(),
+
+		BackendHandshakes: s.tlsBackendHandshakes.Load(),
+		BackendResumed:    s.tlsBackendResumed.Load(),
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -37,8 +36,6 @@ const (
 	// maxHandshakeInput is how much ciphertext the loop hands to a
 	// handshake before it stops reading until the handshake is over.
 	maxHandshakeInput = 64 << 10
-	// tlsRoom is the free space a plaintext read is given: one record.
-	tlsRoom = 16 << 10
 	// ticketKeyRotation is how often a new session-ticket key is made;
 	// ticketKeysKept keys are accepted, so a ticket lives up to
 	// ticketKeysKept × ticketKeyRotation.
@@ -222,39 +219,20 @@ type TLSStats struct {
 	Failed, Refused uint64
 	// InFlight handshakes now.
 	InFlight int64
+	// BackendHandshakes with TLS backends that succeeded (one per new
+	// backend connection; pooled ones are reused), BackendResumed of
+	// them by a session ticket. A failed one counts as the backend's
+	// connect error.
+	BackendHandshakes, BackendResumed uint64
 }
-
-// errWouldBlock is what the adapter's Read returns when no ciphertext is
-// buffered: crypto/tls passes a temporary net.Error up without making it
-// sticky.
-var errWouldBlock net.Error = wouldBlock{}
-
-type wouldBlock struct{}
-
-func (wouldBlock) Error() string   { return "tls: would block" }
-func (wouldBlock) Timeout() bool   { return false }
-func (wouldBlock) Temporary() bool { return true }
 
 // tlsConn is a client connection's TLS state. It is also the net.Conn
 // under its *tls.Conn: while hs is set it serves the handshake goroutine,
-// then the loop.
+// then the loop (tlsIO, from handshakeDone on).
 type tlsConn struct {
-	cc   *clientConn
-	conn *tls.Conn
-	hs   *handshake // until the handshake is over
-
-	// pre is ciphertext the handshake goroutine left unread, handed over
-	// before gnet's buffer.
-	pre []byte
-	// wbuf collects the ciphertext of one send (the loop's buffer, lent).
-	wbuf []byte
-	// in[off:] is the decrypted input not consumed yet.
-	in  []byte
-	off int
-	// more: input() must decrypt again (a fill stopped at maxInbound).
-	more bool
-	// err is the record layer's error (io.EOF after close_notify).
-	err error
+	tlsIO
+	cc *clientConn
+	hs *handshake // until the handshake is over
 
 	// What the handshake settled, for rules and the log.
 	version, cipher uint16
@@ -282,6 +260,7 @@ func (cc *clientConn) startTLS(tl *tlsListener) bool {
 		return false
 	}
 	t := &tlsConn{cc: cc, hs: &handshake{}}
+	t.l = cc.l
 	t.hs.cond.L = &t.hs.mu
 	t.conn = tls.Server(t, tl.cfg.Load())
 	cc.tl = t
@@ -321,6 +300,7 @@ func (cc *clientConn) handshakeDone(t *tlsConn, err error) {
 	h.closed = true
 	h.mu.Unlock()
 	t.hs = nil
+	t.c = cc.c // from now on the loop drives the record layer
 	cc.resume()
 	if err != nil {
 		s.tlsFailed.Add(1)
@@ -387,22 +367,7 @@ func (t *tlsConn) Read(p []byte) (int, error) {
 		h.in = h.in[n:]
 		return n, nil
 	}
-	if len(t.pre) > 0 {
-		n := copy(p, t.pre)
-		t.pre = t.pre[n:]
-		if len(t.pre) == 0 {
-			t.pre = nil
-		}
-		return n, nil
-	}
-	c := t.cc.c
-	buf, _ := c.Peek(-1)
-	if len(buf) == 0 {
-		return 0, errWouldBlock
-	}
-	n := copy(p, buf)
-	discard(c, n)
-	return n, nil
+	return t.loopRead(p)
 }
 
 // Write implements net.Conn for the *tls.Conn: the handshake's output
@@ -423,8 +388,7 @@ func (t *tlsConn) Write(p []byte) (int, error) {
 		}
 		return len(p), nil
 	}
-	t.wbuf = append(t.wbuf, p...)
-	return len(p), nil
+	return t.loopWrite(p)
 }
 
 // Close implements net.Conn: crypto/tls calls it when a handshake times
@@ -450,136 +414,6 @@ func (t *tlsConn) SetReadDeadline(time.Time) error { return nil }
 
 // SetWriteDeadline implements net.Conn.
 func (t *tlsConn) SetWriteDeadline(time.Time) error { return nil }
-
-// lend points wbuf at the loop's ciphertext buffer.
-func (t *tlsConn) lend() { t.wbuf = t.cc.l.tlsOut[:0] }
-
-// give writes what wbuf collected to gnet and returns the buffer.
-func (t *tlsConn) give() {
-	b := t.wbuf
-	t.wbuf = nil
-	if len(b) > 0 {
-		_, _ = t.cc.c.Write(b)
-	}
-	t.cc.l.tlsOut = b[:0]
-}
-
-// send encrypts a then b and writes them in one gnet write. A head and
-// a body that fit in one record are joined first, so that they make one
-// record, not two: the client decrypts once (measured with wrk against
-// HAProxy, which does the same).
-func (t *tlsConn) send(a, b []byte) {
-	t.lend()
-	if len(b) > 0 && len(a)+len(b) <= maxRecordPayload {
-		l := t.cc.l
-		p := append(append(l.tlsPlain[:0], a...), b...)
-		_, _ = t.conn.Write(p)
-		l.tlsPlain = p[:0]
-	} else {
-		_, _ = t.conn.Write(a)
-		if len(b) > 0 {
-			_, _ = t.conn.Write(b)
-		}
-	}
-	t.give()
-}
-
-// maxRecordPayload is the most plaintext one TLS record carries.
-const maxRecordPayload = 16 << 10
-
-// fill decrypts what is buffered, up to maxInbound bytes of plaintext.
-func (t *tlsConn) fill() {
-	t.more = false
-	if t.err != nil || t.hs != nil {
-		return
-	}
-	t.lend() // alerts, KeyUpdate answers
-	for {
-		if len(t.in)-t.off >= maxInbound {
-			t.more = true
-			break
-		}
-		if t.off == len(t.in) {
-			t.in, t.off = t.in[:0], 0
-		}
-		if cap(t.in)-len(t.in) < tlsRoom {
-			if t.off > 0 {
-				n := copy(t.in, t.in[t.off:])
-				t.in, t.off = t.in[:n], 0
-			}
-			if cap(t.in)-len(t.in) < tlsRoom {
-				nb := make([]byte, len(t.in), 2*cap(t.in)+tlsRoom)
-				copy(nb, t.in)
-				t.in = nb
-			}
-		}
-		n, err := t.conn.Read(t.in[len(t.in):cap(t.in)])
-		t.in = t.in[:len(t.in)+n]
-		if err != nil {
-			if !errors.Is(err, errWouldBlock) {
-				t.err = err
-			}
-			break
-		}
-		if n == 0 {
-			break
-		}
-	}
-	t.give()
-}
-
-// input returns the decrypted bytes not consumed yet, decrypting what
-// gnet buffered first.
-func (t *tlsConn) input() []byte {
-	if t.hs != nil {
-		return nil
-	}
-	if t.more || len(t.pre) > 0 || t.cc.c.InboundBuffered() > 0 {
-		t.fill()
-	}
-	return t.in[t.off:]
-}
-
-// consume drops n decrypted bytes (discardAll: every buffered one,
-// decrypting all gnet holds).
-func (t *tlsConn) consume(n int) {
-	if n == discardAll {
-		for {
-			t.in, t.off = t.in[:0], 0
-			if len(t.input()) == 0 {
-				return
-			}
-		}
-	}
-	if t.off += n; t.off >= len(t.in) {
-		t.in, t.off = t.in[:0], 0
-		if cap(t.in) > 4*tlsRoom {
-			t.in = nil // a large burst is over: do not keep its memory
-		}
-	}
-}
-
-// buffered counts the input bytes held: decrypted and not.
-func (t *tlsConn) buffered() int {
-	return len(t.in) - t.off + len(t.pre) + t.cc.c.InboundBuffered()
-}
-
-// closeNotify sends a close_notify alert (before the connection's write
-// side is shut down).
-func (t *tlsConn) closeNotify() {
-	if t.hs != nil {
-		return
-	}
-	t.lend()
-	_ = t.conn.CloseWrite()
-	t.give()
-}
-
-// failed reports whether the record layer failed (a bad record, an alert
-// from the client): the connection is to be closed.
-func (t *tlsConn) failed() bool {
-	return t.err != nil && !errors.Is(t.err, io.EOF)
-}
 
 // randReader is the source of session-ticket keys.
 var randReader io.Reader = rand.Reader

@@ -125,6 +125,10 @@ func NewBackend(name string, bc *config.Backend) (*directors.Backend, error) {
 		}
 		return b, nil
 	}
+	tc, stamp, err := bc.TLSClientConfig()
+	if err != nil {
+		return nil, bc.Pos.Errorf("backend %s: %v", name, err)
+	}
 	return directors.NewBackend(name, directors.BackendConfig{
 		Network:             bc.Network(),
 		Address:             bc.Addr(),
@@ -137,6 +141,8 @@ func NewBackend(name string, bc *config.Backend) (*directors.Backend, error) {
 		HostHeader:          bc.HostHeader,
 		ProxyHeader:         bc.ProxyHeader,
 		Outlier:             outlierPolicy(bc),
+		TLS:                 tc,
+		TLSStamp:            stamp,
 	}), nil
 }
 
@@ -149,7 +155,7 @@ func SameBackend(a, b *directors.Backend) bool {
 	if a.Responder() != nil {
 		return false // synthetic backends are cheap: always rebuilt
 	}
-	return *a.Config() == *b.Config()
+	return directors.SameConfig(a.Config(), b.Config())
 }
 
 // reusable returns prev's director name when the new table can keep it as
