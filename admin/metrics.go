@@ -33,6 +33,7 @@ type collector struct {
 	clientConns, accessDropped, reloads  *prometheus.Desc
 	clientRefused, clientHalfClosed      *prometheus.Desc
 	tlsHandshakes, tlsInFlight           *prometheus.Desc
+	tlsBackendHandshakes                 *prometheus.Desc
 	discLookups, discFailures, discEmpty *prometheus.Desc
 	discEndpoints, discErrors            *prometheus.Desc
 	rateLimited, rateEvictions           *prometheus.Desc
@@ -83,17 +84,18 @@ func newCollector(ctl Control) *collector {
 		accessDropped: desc("access_log_dropped_total", "Access log lines dropped because the writer fell behind."),
 		reloads:       desc("config_reloads_total", "Configuration changes applied (file reloads and run-time changes), by result.", "result"),
 
-		clientRefused:    desc("client_connections_refused_total", "Client connections closed at once because a connection limit was reached, by limit.", "limit"),
-		tlsHandshakes:    desc("tls_handshakes_total", "TLS handshakes by result: full, resumed (by a session ticket), failed (bad hello, no shared protocol, timeout), refused (max_tls_handshakes under way).", "result"),
-		tlsInFlight:      desc("tls_handshakes_in_flight", "TLS handshakes under way."),
-		clientHalfClosed: desc("client_half_closed_total", "Clients answered after they shut their sending side down."),
-		discLookups:      desc("discovery_lookups_total", "DNS lookups of a discovery template.", "backend"),
-		discFailures:     desc("discovery_failures_total", "DNS lookups that failed or came back empty (the last good endpoints are kept).", "backend"),
-		discEmpty:        desc("discovery_empty_total", "DNS lookups answered with no usable record.", "backend"),
-		discEndpoints:    desc("discovery_endpoints", "Endpoints a discovery template currently has.", "backend"),
-		discErrors:       desc("discovery_refused_total", "Sets of discovered endpoints the configuration refused."),
-		rateLimited:      desc("rate_limited_total", "Requests a rate_limit rule answered 429, by the rule's place in the configuration.", "rule"),
-		rateEvictions:    desc("rate_limit_evictions_total", "Keys with a partly spent bucket pushed out of a full rate-limit table (they start again full).", "rule"),
+		clientRefused:        desc("client_connections_refused_total", "Client connections closed at once because a connection limit was reached, by limit.", "limit"),
+		tlsHandshakes:        desc("tls_handshakes_total", "TLS handshakes by result: full, resumed (by a session ticket), failed (bad hello, no shared protocol, timeout), refused (max_tls_handshakes under way).", "result"),
+		tlsInFlight:          desc("tls_handshakes_in_flight", "TLS handshakes under way."),
+		tlsBackendHandshakes: desc("tls_backend_handshakes_total", "TLS handshakes with backends that succeeded, full or resumed (a failed one is the backend's connect error).", "result"),
+		clientHalfClosed:     desc("client_half_closed_total", "Clients answered after they shut their sending side down."),
+		discLookups:          desc("discovery_lookups_total", "DNS lookups of a discovery template.", "backend"),
+		discFailures:         desc("discovery_failures_total", "DNS lookups that failed or came back empty (the last good endpoints are kept).", "backend"),
+		discEmpty:            desc("discovery_empty_total", "DNS lookups answered with no usable record.", "backend"),
+		discEndpoints:        desc("discovery_endpoints", "Endpoints a discovery template currently has.", "backend"),
+		discErrors:           desc("discovery_refused_total", "Sets of discovered endpoints the configuration refused."),
+		rateLimited:          desc("rate_limited_total", "Requests a rate_limit rule answered 429, by the rule's place in the configuration.", "rule"),
+		rateEvictions:        desc("rate_limit_evictions_total", "Keys with a partly spent bucket pushed out of a full rate-limit table (they start again full).", "rule"),
 	}
 }
 
@@ -108,7 +110,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.probeHealthy, c.probeGood, c.probeWindow, c.probeThreshold, c.probeProbes,
 		c.probeLastDuration, c.probeLastOK,
 		c.directorHealthy, c.directorMembers, c.saintBlacklisted, c.saintThreshold,
-		c.clientConns, c.accessDropped, c.reloads, c.clientRefused, c.clientHalfClosed, c.tlsHandshakes, c.tlsInFlight,
+		c.clientConns, c.accessDropped, c.reloads, c.clientRefused, c.clientHalfClosed, c.tlsHandshakes, c.tlsInFlight, c.tlsBackendHandshakes,
 		c.discLookups, c.discFailures, c.discEmpty, c.discEndpoints, c.discErrors,
 		c.rateLimited, c.rateEvictions,
 	} {
@@ -197,6 +199,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.tlsHandshakes, ts.Failed, "failed")
 	counter(c.tlsHandshakes, ts.Refused, "refused")
 	gauge(c.tlsInFlight, float64(ts.InFlight))
+	counter(c.tlsBackendHandshakes, ts.BackendHandshakes-ts.BackendResumed, "full")
+	counter(c.tlsBackendHandshakes, ts.BackendResumed, "resumed")
 	for _, d := range v.Discovery {
 		counter(c.discLookups, d.Lookups, d.Backend)
 		counter(c.discFailures, d.Failures, d.Backend)

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bufio"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/http1"
+	"github.com/shellac-lb/shellac/internal/testutil"
 	"github.com/shellac-lb/shellac/route"
 )
 
@@ -92,47 +95,70 @@ func TestProxyHeaderToBackend(t *testing.T) {
 }
 
 // TestUpgradeIsTunnelled passes an Upgrade request to the backend, forwards
-// its 101, and then pipes bytes both ways (what a WebSocket needs).
+// its 101, and then pipes bytes both ways (what a WebSocket needs), to a
+// cleartext backend and to a TLS one; the client's half-close reaches the
+// backend as an end of stream (over TLS: close_notify).
 func TestUpgradeIsTunnelled(t *testing.T) {
-	addr, result := rawBackend(t, func(c net.Conn) string {
-		r := bufio.NewReader(c)
-		req, err := http.ReadRequest(r)
-		if err != nil {
-			return "request: " + err.Error()
-		}
-		seen := req.Header.Get("Upgrade") + "|" + req.Header.Get("Connection")
-		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
-		buf := make([]byte, 4)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return "tunnel read: " + err.Error()
-		}
-		c.Write([]byte(strings.ToUpper(string(buf))))
-		return seen
-	})
-	b := directors.NewBackend("ws", directors.BackendConfig{Network: "tcp", Address: addr, FirstByteTimeout: 5 * time.Second})
-	p := startProxy(t, Options{}, tableOf(b, nil))
-	c, err := net.Dial("tcp", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
-	r := bufio.NewReader(c)
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 101 || resp.Header.Get("Upgrade") != "echo" {
-		t.Fatalf("got %d, Upgrade %q; want 101 echo", resp.StatusCode, resp.Header.Get("Upgrade"))
-	}
-	io.WriteString(c, "ping")
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(r, buf); err != nil || string(buf) != "PING" {
-		t.Fatalf("through the tunnel: %q, %v; want PING", buf, err)
-	}
-	if got := <-result; !strings.EqualFold(got, "echo|upgrade") {
-		t.Errorf("backend saw Upgrade|Connection = %q; want echo|Upgrade", got)
+	cert := testutil.NewCert(t, "ws.test")
+	for _, overTLS := range []bool{false, true} {
+		t.Run(map[bool]string{false: "cleartext", true: "tls"}[overTLS], func(t *testing.T) {
+			addr, result := rawBackend(t, func(c net.Conn) string {
+				if overTLS {
+					tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert.TLS}})
+					defer tc.Close()
+					c = tc
+				}
+				r := bufio.NewReader(c)
+				req, err := http.ReadRequest(r)
+				if err != nil {
+					return "request: " + err.Error()
+				}
+				seen := req.Header.Get("Upgrade") + "|" + req.Header.Get("Connection")
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+				buf := make([]byte, 4)
+				if _, err := io.ReadFull(r, buf); err != nil {
+					return "tunnel read: " + err.Error()
+				}
+				c.Write([]byte(strings.ToUpper(string(buf))))
+				if rest, err := io.ReadAll(r); err != nil || len(rest) != 0 {
+					return fmt.Sprintf("after the half-close: %q, %v", rest, err)
+				}
+				c.Write([]byte("bye"))
+				return seen
+			})
+			bc := directors.BackendConfig{Network: "tcp", Address: addr, FirstByteTimeout: 5 * time.Second}
+			if overTLS {
+				bc.TLS = &tls.Config{RootCAs: cert.Pool, ServerName: "ws.test"}
+			}
+			p := startProxy(t, Options{}, tableOf(directors.NewBackend("ws", bc), nil))
+			c, err := net.Dial("tcp", p.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+			r := bufio.NewReader(c)
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 101 || resp.Header.Get("Upgrade") != "echo" {
+				t.Fatalf("got %d, Upgrade %q; want 101 echo", resp.StatusCode, resp.Header.Get("Upgrade"))
+			}
+			io.WriteString(c, "ping")
+			buf := make([]byte, 4)
+			if _, err := io.ReadFull(r, buf); err != nil || string(buf) != "PING" {
+				t.Fatalf("through the tunnel: %q, %v; want PING", buf, err)
+			}
+			_ = c.(*net.TCPConn).CloseWrite()
+			if rest, err := io.ReadAll(r); err != nil || string(rest) != "bye" {
+				t.Fatalf("after the half-close: %q, %v; want bye", rest, err)
+			}
+			if got := <-result; !strings.EqualFold(got, "echo|upgrade") {
+				t.Errorf("backend saw Upgrade|Connection = %q; want echo|Upgrade", got)
+			}
+		})
 	}
 }
 
