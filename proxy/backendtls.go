@@ -66,10 +66,21 @@ func (t *backendTLS) handshake(ctx context.Context, nc net.Conn, timeout time.Du
 
 // Read implements net.Conn for the *tls.Conn.
 func (t *backendTLS) Read(p []byte) (int, error) {
-	if t.raw != nil {
-		return t.raw.Read(p)
+	if t.raw == nil {
+		return t.loopRead(p)
 	}
-	return t.loopRead(p)
+	if len(t.pre) > 0 {
+		return t.readPre(p), nil
+	}
+	// During the handshake: what the socket gave past the current
+	// record's end waits in pre (recordFramer), for the next Read here or
+	// on the loop.
+	n, err := t.raw.Read(p)
+	k := t.fr.take(p[:n])
+	if k < n {
+		t.pre = append(t.pre, p[k:n]...)
+	}
+	return k, err
 }
 
 // Write implements net.Conn for the *tls.Conn.

@@ -363,7 +363,7 @@ func (t *tlsConn) Read(p []byte) (int, error) {
 		if len(h.in) == 0 {
 			return 0, net.ErrClosed
 		}
-		n := copy(p, h.in)
+		n := t.fr.handOver(p, h.in)
 		h.in = h.in[n:]
 		return n, nil
 	}

@@ -37,6 +37,48 @@ type tlsIO struct {
 	more bool
 	// err is the record layer's error (io.EOF after close_notify).
 	err error
+	// fr follows the record framing of the ciphertext handed to
+	// crypto/tls, which is never handed past the end of a record (see
+	// recordFramer).
+	fr recordFramer
+}
+
+// recordFramer follows the TLS record framing (a 5-byte header whose
+// last two bytes are the length, then that many bytes) of a ciphertext
+// stream, so that the adapter never hands crypto/tls bytes past the end
+// of the record being read. crypto/tls then holds no ciphertext after it
+// decrypts a record (its readFromUntil stops reading once it has the
+// bytes it asked for, and it asks for one record at a time): when a Read
+// returned plaintext and gnet holds no more bytes, there is nothing left
+// to decrypt, and fill skips the Read that would only report "would
+// block" — and allocate, in readFromUntil.
+type recordFramer struct {
+	hdr  [5]byte
+	hdrN int // header bytes of the current record seen
+	left int // body bytes of the current record not handed over yet
+}
+
+// take returns how many of buf's first bytes can be handed over without
+// crossing the end of the current record, and moves past them.
+func (f *recordFramer) take(buf []byte) int {
+	n := 0
+	if f.left == 0 {
+		n = copy(f.hdr[f.hdrN:], buf)
+		if f.hdrN += n; f.hdrN < len(f.hdr) {
+			return n
+		}
+		f.hdrN = 0
+		f.left = int(f.hdr[3])<<8 | int(f.hdr[4])
+	}
+	k := min(f.left, len(buf)-n)
+	f.left -= k
+	return n + k
+}
+
+// handOver copies into p what of src can be handed to crypto/tls now (at
+// most the rest of the current record) and returns the count.
+func (f *recordFramer) handOver(p, src []byte) int {
+	return copy(p, src[:f.take(src[:min(len(src), len(p))])])
 }
 
 // tlsRoom is the free space a plaintext read is given: one record.
@@ -60,20 +102,25 @@ func (wouldBlock) Temporary() bool { return true }
 // the handshake left, then what gnet buffered, else errWouldBlock.
 func (t *tlsIO) loopRead(p []byte) (int, error) {
 	if len(t.pre) > 0 {
-		n := copy(p, t.pre)
-		t.pre = t.pre[n:]
-		if len(t.pre) == 0 {
-			t.pre = nil
-		}
-		return n, nil
+		return t.readPre(p), nil
 	}
 	buf, _ := t.c.Peek(-1)
 	if len(buf) == 0 {
 		return 0, errWouldBlock
 	}
-	n := copy(p, buf)
+	n := t.fr.handOver(p, buf)
 	discard(t.c, n)
 	return n, nil
+}
+
+// readPre hands over from pre.
+func (t *tlsIO) readPre(p []byte) int {
+	n := t.fr.handOver(p, t.pre)
+	t.pre = t.pre[n:]
+	if len(t.pre) == 0 {
+		t.pre = nil
+	}
+	return n
 }
 
 // loopWrite is the underlying conn's Write once the loop drives it.
@@ -150,6 +197,11 @@ func (t *tlsIO) fill() {
 			break
 		}
 		if n == 0 {
+			break
+		}
+		if len(t.pre) == 0 && t.c.InboundBuffered() == 0 {
+			// A Read that returned plaintext ends at a record's end
+			// (recordFramer): crypto/tls holds nothing more.
 			break
 		}
 	}

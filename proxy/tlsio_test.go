@@ -1,0 +1,94 @@
+package proxy
+
+import (
+	"bytes"
+	"testing"
+)
+
+// recordEnds returns the offsets at which the TLS records of stream end
+// (computed independently of recordFramer), the last one possibly past
+// the end of a cut stream.
+func recordEnds(stream []byte) []int {
+	var ends []int
+	for off := 0; off+5 <= len(stream); {
+		off += 5 + (int(stream[off+3])<<8 | int(stream[off+4]))
+		ends = append(ends, off)
+	}
+	return ends
+}
+
+// handOverAll feeds stream to a recordFramer in reads of at most the
+// sizes given (cycled), like crypto/tls asking the adapter, and checks
+// that what is handed over is the stream, in order, and that no read
+// crosses the end of a record.
+func handOverAll(t testing.TB, stream []byte, sizes []int) {
+	var f recordFramer
+	ends := recordEnds(stream)
+	var got []byte
+	for i, off := 0, 0; off < len(stream); i++ {
+		size := sizes[i%len(sizes)]%(len(stream)+1) + 1
+		p := make([]byte, size)
+		n := f.handOver(p, stream[off:])
+		if n == 0 {
+			t.Fatalf("handed nothing at %d of %d", off, len(stream))
+		}
+		for _, e := range ends {
+			if off < e && off+n > e {
+				t.Fatalf("a read of %d at %d crosses the record end at %d", n, off, e)
+			}
+		}
+		got = append(got, p[:n]...)
+		off += n
+		atEnd := false
+		for _, e := range ends {
+			atEnd = atEnd || e == off
+		}
+		if atEnd != (f.hdrN == 0 && f.left == 0) {
+			t.Fatalf("at %d: framer at a boundary = %t, want %t", off, f.hdrN == 0 && f.left == 0, atEnd)
+		}
+	}
+	if !bytes.Equal(got, stream) {
+		t.Fatal("the bytes handed over are not the stream")
+	}
+}
+
+// record makes a record of type 23 with a body of n bytes.
+func record(n int, fill byte) []byte {
+	return append([]byte{23, 3, 3, byte(n >> 8), byte(n)}, bytes.Repeat([]byte{fill}, n)...)
+}
+
+func TestRecordFramer(t *testing.T) {
+	stream := bytes.Join([][]byte{record(0, 'a'), record(1, 'b'), record(300, 'c'), record(16400, 'd'), record(7, 'e')}, nil)
+	for _, tc := range []struct {
+		name  string
+		sizes []int
+	}{
+		{"one byte at a time", []int{0}},
+		{"header splits", []int{2, 4, 1}},
+		{"large reads", []int{1 << 20}},
+		{"one record's worth", []int{16 << 10}},
+		{"odd sizes", []int{4, 512, 1000, 6, 16 << 10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { handOverAll(t, stream, tc.sizes) })
+	}
+	// A cut stream: the framer stops mid-record, as with a partial read.
+	handOverAll(t, stream[:400], []int{1 << 20})
+}
+
+// FuzzRecordFramer: whatever the stream and the read sizes, the framer
+// hands the stream over unchanged, never across a record's end, and
+// knows when it is at one.
+func FuzzRecordFramer(f *testing.F) {
+	f.Add(bytes.Join([][]byte{record(3, 'x'), record(0, 'y'), record(40, 'z')}, nil), []byte{1, 7, 200})
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), []byte{3})
+	f.Fuzz(func(t *testing.T, stream, sizes []byte) {
+		if len(stream) == 0 || len(sizes) == 0 {
+			return
+		}
+		ints := make([]int, len(sizes))
+		for i, s := range sizes {
+			ints[i] = int(s)
+		}
+		handOverAll(t, stream, ints)
+	})
+}
