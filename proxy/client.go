@@ -201,7 +201,7 @@ func (cc *clientConn) buffered() int {
 // later, in order).
 func (cc *clientConn) send(p []byte) {
 	if cc.det != nil {
-		cc.detachedWrite(p)
+		cc.detachedSend(p, nil)
 		return
 	}
 	if cc.tl != nil {
@@ -214,8 +214,7 @@ func (cc *clientConn) send(p []byte) {
 // sendv writes a then b.
 func (cc *clientConn) sendv(a, b []byte) {
 	if cc.det != nil {
-		cc.detachedWrite(a)
-		cc.detachedWrite(b)
+		cc.detachedSend(a, b)
 		return
 	}
 	if cc.tl != nil {
@@ -498,6 +497,12 @@ func (cc *clientConn) closeGracefully(quick bool) {
 // input until EOF or lingerTime.
 func (cc *clientConn) linger() {
 	if cc.det != nil {
+		if cc.tl != nil {
+			// Best effort: the alert is tiny and the output was flushed.
+			out := cc.tl.sealCloseNotify()
+			_, _ = unix.Write(cc.det.fd, out)
+			cc.tl.unseal(out)
+		}
 		cc.teardown() // it sent its FIN and everything was read: nothing to linger for
 		return
 	}
@@ -566,7 +571,7 @@ func (cc *clientConn) onClose(err error) {
 	if cc.state == clientClosed || cc.det != nil {
 		return
 	}
-	if errors.Is(err, io.EOF) && cc.tl == nil && cc.detach() {
+	if errors.Is(err, io.EOF) && (cc.tl == nil || cc.tl.c != nil && !cc.tl.failed()) && cc.detach() {
 		return
 	}
 	cc.teardown()

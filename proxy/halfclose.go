@@ -40,7 +40,7 @@ func (cc *clientConn) detach() bool {
 	switch cc.state {
 	case clientBusy:
 		whole := ex.reqDone || ex.reqLeft == 0 || ex.discard && ex.reqLeft < 0 ||
-			ex.reqLeft > 0 && int64(cc.c.InboundBuffered()) >= ex.reqLeft
+			ex.reqLeft > 0 && int64(len(cc.input())) >= ex.reqLeft
 		if !whole {
 			return false // the rest of the body will never come
 		}
@@ -125,6 +125,19 @@ func (cc *clientConn) detachedFlush() bool {
 		}
 	}
 	return true
+}
+
+// detachedSend writes a then b to a detached socket; over TLS they are
+// encrypted first (the record layer outlives the gnet connection).
+func (cc *clientConn) detachedSend(a, b []byte) {
+	if t := cc.tl; t != nil {
+		out := t.seal(a, b)
+		cc.detachedWrite(out)
+		t.unseal(out)
+		return
+	}
+	cc.detachedWrite(a)
+	cc.detachedWrite(b)
 }
 
 // close closes the duplicate socket.
