@@ -59,7 +59,7 @@ type accessEntry struct {
 	start, firstByte, end int64
 	backend, director     string // names of live objects: immutable strings, safe to keep
 	buf                   []byte // method, target, host, request id, SNI
-	nm, nt, nh, ni        int    // lengths of method, target, host and request id in buf
+	nm, nt, nh, ni, ns    int    // lengths of method, target, host, request id and SNI in buf (the client certificate's subject follows)
 	tlsVersion, tlsCipher uint16 // 0: cleartext
 }
 
@@ -142,7 +142,9 @@ func (al *accessLog) record(rec *proxy.Record) {
 	b = append(b, rec.Host...)
 	b = append(b, rec.RequestID...)
 	b = append(b, rec.SNI...)
+	b = append(b, rec.ClientCert...)
 	e.buf, e.nm, e.nt, e.nh, e.ni = b, len(rec.Method), len(rec.Target), len(rec.Host), len(rec.RequestID)
+	e.ns = len(rec.SNI)
 	e.tlsVersion, e.tlsCipher = rec.TLSVersion, rec.TLSCipher
 	al.queue <- e // never blocks: there are as many entries as queue slots
 }
@@ -181,7 +183,8 @@ func (al *accessLog) write(e *accessEntry) {
 	target := e.buf[e.nm : e.nm+e.nt]
 	host := e.buf[e.nm+e.nt : e.nm+e.nt+e.nh]
 	id := e.buf[e.nm+e.nt+e.nh : e.nm+e.nt+e.nh+e.ni]
-	sni := e.buf[e.nm+e.nt+e.nh+e.ni:]
+	sni := e.buf[e.nm+e.nt+e.nh+e.ni : e.nm+e.nt+e.nh+e.ni+e.ns]
+	clientCert := e.buf[e.nm+e.nt+e.nh+e.ni+e.ns:]
 	client := ""
 	if e.client.IsValid() {
 		client = e.client.String()
@@ -213,6 +216,9 @@ func (al *accessLog) write(e *accessEntry) {
 			slog.String("tls_cipher", tls.CipherSuiteName(e.tlsCipher)),
 			slog.String("sni", string(sni)),
 		)
+		if len(clientCert) > 0 {
+			r.AddAttrs(slog.String("client_cert", string(clientCert)))
+		}
 	}
 	_ = al.h.Handle(context.Background(), r)
 	if cap(e.buf) > maxAccessEntryBuf {

@@ -23,11 +23,14 @@ func certStamp(path string) string {
 	return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
 }
 
-// certStamps returns the stamps of every certificate, key and OCSP file
-// cfg names, keyed by path.
+// certStamps returns the stamps of every certificate, key, OCSP and
+// client CA file cfg names, keyed by path.
 func certStamps(cfg *config.Config) map[string]string {
 	m := map[string]string{}
 	for _, t := range cfg.Server.TLS {
+		if t.ClientCA != "" {
+			m[t.ClientCA] = certStamp(t.ClientCA)
+		}
 		for _, c := range t.Certificates {
 			for _, p := range []string{c.Cert, c.Key, c.OCSP} {
 				if p != "" {

@@ -56,6 +56,10 @@ func (c *Config) encode(e *encoder) {
 			e.strs("curves", t.Curves)
 		}
 		e.bool("session_tickets", t.SessionTickets)
+		e.str("client_auth", t.ClientAuth)
+		if t.ClientCA != "" {
+			e.str("client_ca", t.ClientCA)
+		}
 		for _, c := range t.Certificates {
 			e.arrayTable("server", "tls", "certificates")
 			e.str("cert", c.Cert)

@@ -68,6 +68,7 @@ func (p *parser) provision(c *Config) {
 	for i, t := range s.TLS {
 		defVal(p, &t.SessionTickets, true, "server", "tls", index(i), "session_tickets")
 		defVal(p, &t.MinVersion, "1.2", "server", "tls", index(i), "min_version")
+		defVal(p, &t.ClientAuth, "none", "server", "tls", index(i), "client_auth")
 	}
 	if len(s.TLS) == 0 {
 		s.TLS = nil

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"slices"
@@ -28,6 +29,19 @@ type TLS struct {
 	Curves []string `toml:"curves"`
 	// SessionTickets turns session resumption by ticket on (the default).
 	SessionTickets bool `toml:"session_tickets"`
+	// ClientAuth asks clients for a certificate: "none" (the default),
+	// "request" (verified against ClientCA when one is sent) or "require"
+	// (a handshake without a valid one fails).
+	ClientAuth string `toml:"client_auth"`
+	// ClientCA is the PEM bundle client certificates are verified
+	// against; required unless ClientAuth is "none".
+	ClientCA string `toml:"client_ca"`
+}
+
+var clientAuths = map[string]tls.ClientAuthType{
+	"none":    tls.NoClientCert,
+	"request": tls.VerifyClientCertIfGiven,
+	"require": tls.RequireAndVerifyClientCert,
 }
 
 // Certificate is a certificate chain and its key, PEM files, with an
@@ -65,7 +79,37 @@ func (t *TLS) TLSConfig() (*tls.Config, error) {
 		}
 		cfg.Certificates = append(cfg.Certificates, cert)
 	}
+	if err := t.clientAuth(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// clientAuth sets up client certificates in cfg, reading client_ca.
+func (t *TLS) clientAuth(cfg *tls.Config) error {
+	if t.ClientAuth == "" || t.ClientAuth == "none" {
+		if t.ClientCA != "" {
+			return fmt.Errorf("client_ca without client_auth = \"request\" or \"require\"")
+		}
+		return nil
+	}
+	auth, ok := clientAuths[t.ClientAuth]
+	if !ok {
+		return fmt.Errorf("client_auth %q is not one of \"none\", \"request\", \"require\"", t.ClientAuth)
+	}
+	if t.ClientCA == "" {
+		return fmt.Errorf("client_auth = %q needs client_ca, the CA bundle client certificates are verified against", t.ClientAuth)
+	}
+	pem, err := os.ReadFile(t.ClientCA)
+	if err != nil {
+		return fmt.Errorf("client_ca: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("client_ca: %s: no PEM certificate in it", t.ClientCA)
+	}
+	cfg.ClientAuth, cfg.ClientCAs = auth, pool
+	return nil
 }
 
 // policy returns the configuration without its certificates.
@@ -167,6 +211,13 @@ func (p *parser) validateTLS(c *Config) {
 			if _, err := cert.load(); err != nil {
 				p.errorf(sub(path, "certificates", index(j)), "%v", err)
 			}
+		}
+		if err := t.clientAuth(&tls.Config{}); err != nil {
+			key := "client_auth"
+			if strings.HasPrefix(err.Error(), "client_ca") {
+				key = "client_ca"
+			}
+			p.errorf(sub(path, key), "%v", err)
 		}
 	}
 }

@@ -174,7 +174,7 @@ func (ex *exchange) begin(req *http1.Request, n int) {
 	rc.Req, rc.ClientIP, rc.ClientIPText = req, cl.ip, cl.ipText
 	rc.DReq, rc.Now, rc.Shard = &ex.dreq, l.now, l.id
 	if t := cl.tl; t != nil {
-		rc.TLS, rc.SNI = true, t.sni
+		rc.TLS, rc.SNI, rc.ClientCert = true, t.sni, t.clientCert
 		ex.dreq.SNI = t.sni
 	}
 	answered := t.Request.Request(rc)

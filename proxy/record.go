@@ -26,7 +26,10 @@ type Record struct {
 	// server name it sent (nil if none).
 	TLSVersion, TLSCipher uint16
 	SNI                   []byte
-	Tries                 int
+	// ClientCert is the subject of the client's verified certificate
+	// (nil if none); valid, like SNI, for the hook's call only.
+	ClientCert []byte
+	Tries      int
 	// Times in Unix nanoseconds: request head complete, first response
 	// byte from the backend (0 if none), done.
 	Start, FirstByte, End int64
@@ -87,9 +90,9 @@ func (ex *exchange) log() {
 	r.FirstByte = ex.firstByte
 	r.End = ex.cl.l.now
 	if t := ex.cl.tl; t != nil {
-		r.TLSVersion, r.TLSCipher, r.SNI = t.version, t.cipher, t.sni
+		r.TLSVersion, r.TLSCipher, r.SNI, r.ClientCert = t.version, t.cipher, t.sni, t.clientCert
 	} else {
-		r.TLSVersion, r.TLSCipher, r.SNI = 0, 0, nil
+		r.TLSVersion, r.TLSCipher, r.SNI, r.ClientCert = 0, 0, nil, nil
 	}
 	hook(r)
 	r.Method, r.Target, r.Host, r.RequestID = nil, nil, nil, nil

@@ -238,6 +238,9 @@ type tlsConn struct {
 	version, cipher uint16
 	sni             []byte
 	resumed         bool
+	// clientCert is the subject (RFC 2253) of the certificate the client
+	// presented and that was verified against client_ca; nil if none.
+	clientCert []byte
 }
 
 // handshake is what the loop and the handshake goroutine share.
@@ -311,6 +314,9 @@ func (cc *clientConn) handshakeDone(t *tlsConn, err error) {
 	st := t.conn.ConnectionState()
 	t.version, t.cipher, t.resumed = st.Version, st.CipherSuite, st.DidResume
 	t.sni = []byte(st.ServerName)
+	if len(st.PeerCertificates) > 0 {
+		t.clientCert = []byte(st.PeerCertificates[0].Subject.String())
+	}
 	s.tlsHandshakes.Add(1)
 	if st.DidResume {
 		s.tlsResumed.Add(1)

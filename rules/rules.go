@@ -27,6 +27,9 @@ type Ctx struct {
 	// sent in its handshake (nil if none).
 	TLS bool
 	SNI []byte
+	// ClientCert is the subject (RFC 2253) of the client certificate
+	// verified in the handshake (client_auth); nil if none.
+	ClientCert []byte
 	// DReq is the directors' view of the request, for rate-limit keys.
 	DReq *directors.Request
 	// Now is the time in Unix nanoseconds (a coarse clock is fine).
@@ -74,7 +77,7 @@ type Reply struct {
 // Reset clears c for a new request, keeping its memory.
 func (c *Ctx) Reset() {
 	c.Req, c.DReq, c.Trace = nil, nil, nil
-	c.TLS, c.SNI = false, nil
+	c.TLS, c.SNI, c.ClientCert = false, nil, nil
 	c.Status, c.Backend = 0, ""
 	c.Target, c.RequestID = nil, nil
 	if c.Reply.Status != 0 {

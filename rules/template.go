@@ -18,6 +18,7 @@ const (
 	varURI
 	varMethod
 	varScheme
+	varClientCert
 	varRequestID
 	varBackend
 	varStatus
@@ -27,16 +28,17 @@ const (
 )
 
 var varNames = map[string]varKind{
-	"client_ip":  varClientIP,
-	"host":       varHost,
-	"path":       varPath,
-	"query":      varQuery,
-	"uri":        varURI,
-	"method":     varMethod,
-	"scheme":     varScheme,
-	"request_id": varRequestID,
-	"backend":    varBackend,
-	"status":     varStatus,
+	"client_ip":   varClientIP,
+	"host":        varHost,
+	"path":        varPath,
+	"query":       varQuery,
+	"uri":         varURI,
+	"method":      varMethod,
+	"scheme":      varScheme,
+	"client_cert": varClientCert,
+	"request_id":  varRequestID,
+	"backend":     varBackend,
+	"status":      varStatus,
 }
 
 // seg is a piece of a template: literal text or a variable.
@@ -135,6 +137,8 @@ func (t *template) append(dst []byte, c *Ctx) []byte {
 			} else {
 				dst = append(dst, "http"...)
 			}
+		case varClientCert:
+			dst = append(dst, c.ClientCert...)
 		case varRequestID:
 			dst = append(dst, c.RequestID...)
 		case varBackend:
