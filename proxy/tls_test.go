@@ -128,12 +128,21 @@ func TestTLSKeepAlive(t *testing.T) {
 
 func TestTLSCertificateBySNI(t *testing.T) {
 	f := newTLSFixture(t, Options{})
+	// A third certificate for three names.
+	certC := testutil.NewCert(t, "c.test", "d.test", "e.test")
+	if err := f.p.SetTLSConfig(f.tlsAddr, &tls.Config{Certificates: []tls.Certificate{f.certA.TLS, f.certB.TLS, certC.TLS}}); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		sni    string
 		serial string
 	}{
 		{"a.test", f.certA.Serial.String()},
 		{"www.b.test", f.certB.Serial.String()},
+		{"c.test", certC.Serial.String()},
+		{"d.test", certC.Serial.String()},
+		{"e.test", certC.Serial.String()},
+		{"E.TEST", certC.Serial.String()}, // names are case-insensitive
 		{"x.y.b.test", f.certA.Serial.String()}, // a wildcard covers one label (RFC 6125): the default
 		{"", f.certA.Serial.String()},           // no SNI: the default
 		{"unknown.test", f.certA.Serial.String()},
