@@ -36,24 +36,17 @@ func TestTLSExampleWithCurl(t *testing.T) {
 	ta := startApp(t, text)
 	site := "https://localhost:" + port
 	resolve := "localhost:" + port + ":127.0.0.1"
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string // in curl -v's standard error
-	}{
-		{"TLS 1.3", nil, "SSL connection using TLSv1.3 / TLS_AES_128_GCM_SHA256"},
-		{"TLS 1.2", []string{"--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"}, "SSL connection using TLSv1.2 / ECDHE-ECDSA-AES128-GCM-SHA256"},
-	} {
-		args := append([]string{"-v", "--cacert", certFile, "--resolve", resolve, "-w", "\n%{http_code} %{ssl_verify_result}"}, tc.args...)
+	for _, tc := range testutil.CurlTLSVersions("ECDHE-ECDSA-AES128-GCM-SHA256") {
+		args := append([]string{"-v", "--cacert", certFile, "--resolve", resolve, "-w", "\n%{http_code} %{ssl_verify_result}"}, tc.Args...)
 		out, stderr, err := testutil.CurlVerbose(t, append(args, site+"/")...)
 		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
+			t.Fatalf("%s: %v", tc.Name, err)
 		}
 		if out != "hello over HTTPS\n\n200 0" {
-			t.Fatalf("%s: curl printed %q, want the body, 200 and a verified certificate", tc.name, out)
+			t.Fatalf("%s: curl printed %q, want the body, 200 and a verified certificate", tc.Name, out)
 		}
-		if !strings.Contains(stderr, tc.want) {
-			t.Errorf("%s: curl -v does not say %q:\n%s", tc.name, tc.want, stderr)
+		if !strings.Contains(stderr, tc.Says) {
+			t.Errorf("%s: curl -v does not say %q:\n%s", tc.Name, tc.Says, stderr)
 		}
 	}
 	out, err := testutil.Curl(t, "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", ta.proxy+"/x?y=1")

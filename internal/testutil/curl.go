@@ -36,3 +36,20 @@ func CurlVerbose(t testing.TB, args ...string) (stdout, stderr string, err error
 	}
 	return out.String(), errb.String(), nil
 }
+
+// CurlTLS is a TLS version curl is told to use: its arguments, and what
+// curl -v then says on standard error.
+type CurlTLS struct {
+	Name string
+	Args []string
+	Says string
+}
+
+// CurlTLSVersions returns TLS 1.3 (curl's first suite) and TLS 1.2 with
+// cipher12, an ECDHE suite by its OpenSSL name.
+func CurlTLSVersions(cipher12 string) []CurlTLS {
+	return []CurlTLS{
+		{"TLS 1.3", nil, "SSL connection using TLSv1.3 / TLS_AES_128_GCM_SHA256"},
+		{"TLS 1.2", []string{"--tlsv1.2", "--tls-max", "1.2", "--ciphers", cipher12}, "SSL connection using TLSv1.2 / " + cipher12},
+	}
+}
