@@ -221,7 +221,10 @@ func TestTLS12(t *testing.T) {
 // it), the download completes intact on the old one.
 func TestTLSSetConfigDuringDownload(t *testing.T) {
 	f := newBodyTLSFixture(t, Options{}, nil)
-	const size = 64 << 20
+	size := int64(64 << 20)
+	if testing.Short() {
+		size = 16 << 20 // the race detector's run
+	}
 	resp, err := f.client(nil).Get(f.url(fmt.Sprintf("/down?size=%d&seed=9", size)))
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +411,7 @@ func clientHello(t *testing.T) []byte {
 	if _, err := io.ReadFull(b, hdr); err != nil {
 		t.Fatal(err)
 	}
-	rec := make([]byte, 5+int(hdr[3])<<8|int(hdr[4]))
+	rec := make([]byte, 5+(int(hdr[3])<<8|int(hdr[4])))
 	copy(rec, hdr)
 	if _, err := io.ReadFull(b, rec[5:]); err != nil {
 		t.Fatal(err)
