@@ -368,9 +368,13 @@ func (p *parser) value(path []string, v any, rv reflect.Value) {
 		default:
 			p.decodeErr(path, "expected a number, got %s", describe(v))
 		}
-	case reflect.Pointer: // *struct: a table
+	case reflect.Pointer: // *struct: a table; *bool (a rule's tls): set even when false
 		ptr := reflect.New(rv.Type().Elem())
-		p.table(path, v, ptr.Interface())
+		if ptr.Elem().Kind() == reflect.Struct {
+			p.table(path, v, ptr.Interface())
+		} else {
+			p.value(path, v, ptr.Elem())
+		}
 		rv.Set(ptr)
 	case reflect.Slice:
 		p.slice(path, v, rv)

@@ -7,6 +7,7 @@ import (
 	"github.com/shellac-lb/shellac/config"
 	"github.com/shellac-lb/shellac/directors"
 	"github.com/shellac-lb/shellac/directors/contrib"
+	"github.com/shellac-lb/shellac/internal/testutil"
 )
 
 // TestBuildExamples builds every example configuration and the docs/spec.md
@@ -18,7 +19,7 @@ func TestBuildExamples(t *testing.T) {
 	types := map[string]bool{}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
-			cfg, err := config.Load(p)
+			cfg, err := config.Parse(p, testutil.ExampleTOML(t, p))
 			if err != nil {
 				t.Fatal(err)
 			}

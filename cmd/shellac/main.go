@@ -4,6 +4,7 @@
 //	shellac check -config FILE      validate a configuration
 //	shellac import-vcl FILE.vcl     translate a Varnish VCL file into TOML
 //	shellac demo                    demo backends and a balancer on 127.0.0.1
+//	shellac cert [-hosts H,H]       write a self-signed certificate and key
 //	shellac bench [flags]           benchmark harness against peers
 //	shellac version                 version and Go version
 package main
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return importVCL(args, stdout, stderr)
 	case "demo":
 		return demo(args, stdout, stderr)
+	case "cert":
+		return cert(args, stdout, stderr)
 	case "bench":
 		return bench(args, stdout, stderr)
 	case "bench-backend": // hidden: the harness's backends, run as a child process
@@ -69,6 +72,8 @@ func usage(w io.Writer) {
   shellac import-vcl FILE.vcl [-o out.toml]
                                 translate a Varnish VCL file into TOML
   shellac demo                  demo backends + balancer on 127.0.0.1
+  shellac cert [-hosts localhost,127.0.0.1] [-cert cert.pem] [-key key.pem] [-days 30]
+                                write a self-signed certificate and key for trying HTTPS
   shellac bench [flags]         benchmark against haproxy, nginx, varnish, caddy
   shellac version               print the version
 `)

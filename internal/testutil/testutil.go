@@ -1,6 +1,7 @@
 // Package testutil holds what shellac's tests in several packages share:
 // free loopback addresses, a silent logger and a small admin API client.
-// It imports only the standard library, so any package's tests may use it.
+// It imports only the standard library and internal/certgen (which imports
+// only the standard library), so any package's tests may use it.
 package testutil
 
 import (
