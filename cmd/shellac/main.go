@@ -21,7 +21,6 @@ import (
 
 	"github.com/shellac-lb/shellac/app"
 	"github.com/shellac-lb/shellac/config"
-	"github.com/shellac-lb/shellac/proxy"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -128,7 +127,6 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(cfg, stderr)
-	proxy.FitProcs(cfg.Server.EventLoops) // GOMAXPROCS = event loops, unless set in the environment
 	a, err := app.New(cfg, *path, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "shellac: %v\n", err)
