@@ -1,19 +1,15 @@
 package testutil
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/shellac-lb/shellac/internal/certgen"
 )
 
 // Cert is a self-signed ECDSA P-256 certificate made for a test.
@@ -34,47 +30,16 @@ type Cert struct {
 // writes it to files.
 func NewCert(t testing.TB, names ...string) *Cert {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	g, err := certgen.New(24*time.Hour, names...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: names[0]},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-	}
-	for _, n := range names {
-		if ip := parseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Cert{
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
-		Serial:  serial,
-	}
+	c := &Cert{CertPEM: g.CertPEM, KeyPEM: g.KeyPEM, Serial: g.Leaf.SerialNumber}
 	if c.TLS, err = tls.X509KeyPair(c.CertPEM, c.KeyPEM); err != nil {
 		t.Fatal(err)
 	}
-	leaf, _ := x509.ParseCertificate(der)
 	c.Pool = x509.NewCertPool()
-	c.Pool.AddCert(leaf)
+	c.Pool.AddCert(g.Leaf)
 	dir := t.TempDir()
 	c.CertFile, c.KeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if err := os.WriteFile(c.CertFile, c.CertPEM, 0o600); err != nil {
@@ -85,5 +50,3 @@ func NewCert(t testing.TB, names ...string) *Cert {
 	}
 	return c
 }
-
-func parseIP(s string) net.IP { return net.ParseIP(s) }
