@@ -9,6 +9,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -81,6 +82,9 @@ type running struct {
 	t    *target
 	p    *proc // nil for direct
 	addr string
+	// sessions is the ticket cache of a resuming TLS scenario, kept from
+	// the warm-up through the measured runs.
+	sessions tls.ClientSessionCache
 }
 
 // harness is one `shellac bench` invocation.
@@ -100,6 +104,7 @@ type harness struct {
 	noted     map[string]bool // keys of noteOnce; guarded by mu
 
 	backends []string
+	tls      *tlsFiles // the certificate, when a TLS scenario runs
 	beProc   *proc
 	beStdin  *os.File
 	inproc   *Backends
@@ -151,6 +156,12 @@ func (h *harness) run(ctx context.Context) error {
 
 	if err := h.startBackends(ctx); err != nil {
 		return err
+	}
+	if slices.ContainsFunc(h.scenarios(), func(sc *scenario) bool { return sc.tls }) {
+		if h.tls, err = writeTLSFiles(filepath.Join(h.o.out, "tls")); err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		h.note("TLS scenarios: every peer gets %s (%s), checked with one connection before its load", tlsPolicy, h.tls.certFile)
 	}
 	if err := h.setupTargets(ctx); err != nil {
 		return err
@@ -378,6 +389,13 @@ func (h *harness) configure(ctx context.Context, t *target) error {
 		MaxConns:  h.o.idle + 1024,
 		FDLimit:   h.fdLimit,
 		AdminAddr: fmt.Sprintf("127.0.0.1:%d", admin),
+	}
+	if h.tls != nil && t.peer.noTLS == "" {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		t.params.TLS = h.tls.params(fmt.Sprintf("127.0.0.1:%d", port))
 	}
 	if err := prepareDir(t.peer, t.params); err != nil {
 		return err

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"sync"
@@ -9,10 +10,29 @@ import (
 	"time"
 )
 
-// openIdle opens n keep-alive connections to addr, parallel at a time,
+// dialFunc opens one connection to the target, with the TLS handshake
+// done for a TLS target.
+type dialFunc func(ctx context.Context) (net.Conn, error)
+
+// dialer returns the dialFunc for addr: TCP, or TLS with cfg when cfg is
+// not nil.
+func dialer(addr string, cfg *tls.Config) dialFunc {
+	nd := &net.Dialer{Timeout: 5 * time.Second}
+	if cfg == nil {
+		return func(ctx context.Context) (net.Conn, error) { return nd.DialContext(ctx, "tcp", addr) }
+	}
+	td := &tls.Dialer{NetDialer: nd, Config: cfg}
+	return func(ctx context.Context) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return td.DialContext(ctx, "tcp", addr)
+	}
+}
+
+// openIdle opens n keep-alive connections with dial, parallel at a time,
 // sends req on each and reads the response, and returns the connections
 // it managed to open, still open. failed counts the ones that did not.
-func openIdle(ctx context.Context, addr string, n, parallel int, req []byte) (conns []net.Conn, failed int) {
+func openIdle(ctx context.Context, dial dialFunc, n, parallel int, req []byte) (conns []net.Conn, failed int) {
 	conns = make([]net.Conn, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -26,7 +46,7 @@ func openIdle(ctx context.Context, addr string, n, parallel int, req []byte) (co
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				c, err := idleRoundTrip(ctx, addr, req, &rr)
+				c, err := idleRoundTrip(ctx, dial, req, &rr)
 				if err != nil {
 					continue
 				}
@@ -44,9 +64,8 @@ func openIdle(ctx context.Context, addr string, n, parallel int, req []byte) (co
 	return out, n - len(out)
 }
 
-func idleRoundTrip(ctx context.Context, addr string, req []byte, rr *respReader) (net.Conn, error) {
-	d := net.Dialer{Timeout: 5 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
+func idleRoundTrip(ctx context.Context, dial dialFunc, req []byte, rr *respReader) (net.Conn, error) {
+	c, err := dial(ctx)
 	if err != nil {
 		return nil, err
 	}

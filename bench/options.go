@@ -55,7 +55,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.conns, "connections", 64, "client connections")
 	fs.IntVar(&o.depth, "pipeline", 16, "pipelining depth of the pipeline scenario")
 	fs.IntVar(&o.idle, "idle", 10000, "connections of the idle scenario")
-	scen := fs.String("scenarios", scenarioNames(), "comma-separated scenarios to run")
+	scen := fs.String("scenarios", defaultScenarios(), "comma-separated scenarios to run, from "+scenarioNames()+
+		"; tls means every TLS scenario, and tls-handshake both its rows (full and resumed)")
 	targ := fs.String("targets", "", "comma-separated targets (default: direct, shellac and every peer on PATH; with -quick: direct, shellac); from "+strings.Join(allTargets, ","))
 	fs.BoolVar(&o.quick, "quick", false, "smoke run in under a minute: 2s runs, one repeat, 1000 idle connections, shellac and direct only unless -targets")
 	fs.StringVar(&o.generator, "generator", "auto", "load generator: auto (wrk when on PATH), wrk or builtin")
@@ -96,10 +97,17 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		if s == "" {
 			continue
 		}
-		if !slices.Contains(strings.Split(scenarioNames(), ","), s) {
-			return nil, fmt.Errorf("unknown scenario %q (have %s)", s, scenarioNames())
+		names := []string{s}
+		if g, ok := scenarioGroups[s]; ok {
+			names = g
+		} else if !slices.Contains(strings.Split(scenarioNames(), ","), s) {
+			return nil, fmt.Errorf("unknown scenario %q (have %s, tls)", s, scenarioNames())
 		}
-		o.scenarios = append(o.scenarios, s)
+		for _, n := range names {
+			if !slices.Contains(o.scenarios, n) {
+				o.scenarios = append(o.scenarios, n)
+			}
+		}
 	}
 	if *targ != "" {
 		for t := range strings.SplitSeq(*targ, ",") {

@@ -96,7 +96,11 @@ func (h *harness) estimate() time.Duration {
 		for _, t := range h.targets {
 			if sc.idle {
 				if t.peer != nil {
-					d += time.Duration(h.o.repeat) * (3*time.Second + time.Duration(h.o.idle)*200*time.Microsecond)
+					per := 200 * time.Microsecond
+					if sc.tls {
+						per = time.Millisecond // a handshake each
+					}
+					d += time.Duration(h.o.repeat) * (3*time.Second + time.Duration(h.o.idle)*per)
 				}
 				continue
 			}
@@ -110,6 +114,9 @@ func (h *harness) estimate() time.Duration {
 func (h *harness) subtitle(sc ScenarioReport) string {
 	s := h.settings()
 	var b strings.Builder
+	if sc.TLS {
+		fmt.Fprintf(&b, "%s, checked per peer with one connection first; backends in cleartext\n", tlsPolicy)
+	}
 	if sc.Idle {
 		fmt.Fprintf(&b, "%d connections opened 64 at a time, one GET each, then held open; growth of the proxy's RSS\n"+
 			"(all its processes) per connection; medians of %d, a fresh proxy each run; no direct row (no proxy)", s.IdleConns, s.Repeat)
@@ -119,7 +126,10 @@ func (h *harness) subtitle(sc ScenarioReport) string {
 		return b.String()
 	}
 	gen := "wrk"
-	if h.wrk == "" {
+	switch {
+	case sc.TLS && (h.wrk == "" || sc.builtin):
+		gen = "built-in generator (Go crypto/tls client, X25519 only, no certificate verification)"
+	case h.wrk == "":
 		gen = "built-in generator"
 	}
 	fmt.Fprintf(&b, "%d connections, %s × %d (medians), %s", s.Connections, s.Duration, s.Repeat, gen)

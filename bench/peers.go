@@ -19,6 +19,18 @@ type peerParams struct {
 	MaxConns  int      // client connections it must be able to hold
 	FDLimit   int      // open-file limit the proxy inherits; 0 if unknown
 	AdminAddr string   // shellac's admin API address
+	// TLS, when set, adds a TLS listener with the harness's policy (TLS
+	// 1.3 only, TLS_AES_128_GCM_SHA256, X25519) proxying as the cleartext
+	// one does; the backends stay cleartext.
+	TLS *tlsParams
+}
+
+// tlsParams is the TLS listener every TLS-capable peer gets.
+type tlsParams struct {
+	Listen   string // 127.0.0.1:port of the TLS listener
+	CertFile string // PEM certificate
+	KeyFile  string // PEM key
+	Combined string // certificate and key in one PEM file (HAProxy's crt)
 }
 
 // peer is one proxy the harness can run as a target.
@@ -34,6 +46,9 @@ type peer struct {
 	// nil when it has none the harness uses.
 	check   func(bin, cfg string, p peerParams) []string
 	version []string // arguments that print the version
+	// noTLS, when set, is why the peer is not run in the TLS scenarios;
+	// the others get a TLS listener (peerParams.TLS).
+	noTLS string
 }
 
 // peerNames lists the peers in table order.
@@ -81,7 +96,8 @@ func peers() map[string]*peer {
 			check: func(bin, cfg string, p peerParams) []string {
 				return []string{bin, "-C", "-j", "none", "-n", filepath.Join(p.Dir, "varnish-check"), "-f", cfg}
 			},
-			version: []string{"-V"}},
+			version: []string{"-V"},
+			noTLS:   "varnishd does not terminate TLS"},
 		"caddy": {name: "caddy", binary: "caddy", configFile: "Caddyfile", config: caddyfile,
 			command: func(bin, cfg string, p peerParams) ([]string, []string) {
 				return []string{bin, "run", "--config", cfg, "--adapter", "caddyfile"}, caddyEnv(p)
@@ -105,7 +121,8 @@ func httputilPeer(name string, config func(peerParams) string) *peer {
 			return []string{bin, "bench-httputil", "-config", cfg}, []string{"GOMAXPROCS=" + strconv.Itoa(p.Workers)}
 		},
 		check:   func(string, string, peerParams) []string { return nil },
-		version: []string{"bench-httputil", "-version"}}
+		version: []string{"bench-httputil", "-version"},
+		noTLS:   "the httputil baseline serves cleartext only"}
 }
 
 // caddyEnv gives caddy one P (its "one worker") and keeps its config and
@@ -153,6 +170,22 @@ listen = %q
 access = ""
 level = "warn"
 `, p.Listen, p.Workers, max(p.MaxConns*2, 100000), p.AdminAddr)
+	if p.TLS != nil {
+		// TLS 1.3 suites are not configurable in crypto/tls; with AES
+		// hardware it picks TLS_AES_128_GCM_SHA256 for clients that
+		// prefer an AES suite, as wrk's OpenSSL and Go's client do.
+		fmt.Fprintf(&b, `
+[[server.tls]]
+listen = [%q]
+min_version = "1.3"
+curves = ["X25519"]
+session_tickets = true
+
+[[server.tls.certificates]]
+cert = %q
+key = %q
+`, p.TLS.Listen, p.TLS.CertFile, p.TLS.KeyFile)
+	}
 	var names []string
 	for i, addr := range p.Backends {
 		name := fmt.Sprintf("b%d", i+1)
@@ -221,7 +254,7 @@ func haproxyConfig(p peerParams) string {
 global
 	nbthread %d
 	maxconn %d
-%s
+%s%s
 defaults
 	mode http
 	option http-keep-alive
@@ -236,14 +269,33 @@ defaults
 frontend bench
 	bind %s
 	default_backend backends
-
+%s
 backend backends
 	balance roundrobin
-`, p.Workers, p.MaxConns, haproxyUlimit(p), p.MaxConns, p.Listen)
+`, p.Workers, p.MaxConns, haproxyUlimit(p), haproxyTLSGlobal(p), p.MaxConns, p.Listen, haproxyTLSFrontend(p))
 	for i, addr := range p.Backends {
 		fmt.Fprintf(&b, "\tserver b%d %s\n", i+1, addr)
 	}
 	return b.String()
+}
+
+// haproxyTLSGlobal is the TLS policy of every bind line: TLS 1.3 only,
+// one suite, X25519 only. Session tickets are on by default.
+func haproxyTLSGlobal(p peerParams) string {
+	if p.TLS == nil {
+		return ""
+	}
+	return "\tssl-default-bind-options ssl-min-ver TLSv1.3\n" +
+		"\tssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256\n" +
+		"\tssl-default-bind-curves X25519\n"
+}
+
+// haproxyTLSFrontend is the TLS listener, on the same backends.
+func haproxyTLSFrontend(p peerParams) string {
+	if p.TLS == nil {
+		return ""
+	}
+	return fmt.Sprintf("\nfrontend bench_tls\n\tbind %s ssl crt %s alpn http/1.1\n\tdefault_backend backends\n", p.TLS.Listen, p.TLS.Combined)
 }
 
 // haproxyUlimit lets haproxy start, with a warning, when the inherited
@@ -301,17 +353,35 @@ http {
 
 	server {
 		listen %s backlog=4096;
-		location / {
+%s	}
+`, p.Listen, nginxLocation)
+	if p.TLS != nil {
+		// ssl_conf_command (nginx 1.19.4+, OpenSSL 1.1.1+) sets the TLS 1.3
+		// suites, which ssl_ciphers does not.
+		fmt.Fprintf(&b, `
+	server {
+		listen %s ssl backlog=4096;
+		ssl_certificate %s;
+		ssl_certificate_key %s;
+		ssl_protocols TLSv1.3;
+		ssl_ecdh_curve X25519;
+		ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
+		ssl_session_tickets on;
+%s	}
+`, p.TLS.Listen, p.TLS.CertFile, p.TLS.KeyFile, nginxLocation)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// nginxLocation proxies every path to the upstream, in each server block.
+const nginxLocation = `		location / {
 			proxy_pass http://backends;
 			proxy_http_version 1.1;
 			proxy_set_header Connection "";
 			proxy_request_buffering off;
 		}
-	}
-}
-`, p.Listen)
-	return b.String()
-}
+`
 
 // varnishVCL passes every request (no caching) to a round_robin director.
 // Workers map to thread_pools on the command line; Varnish keeps backend
@@ -353,7 +423,29 @@ func caddyfile(p peerParams) string {
 
 http://%s:%s {
 	bind %s
-	reverse_proxy %s {
+%s}
+`, host, port, host, caddyProxy(p))
+	if p.TLS != nil {
+		// No SNI from clients that dial an IP address: the site has no host
+		// so that its certificate is the one every handshake gets. TLS 1.3
+		// suites are crypto/tls's choice (ciphers applies to TLS 1.2).
+		host, port := splitHostPort(p.TLS.Listen)
+		fmt.Fprintf(&b, `
+https://:%s {
+	bind %s
+	tls %s %s {
+		protocols tls1.3
+		curves x25519
+	}
+%s}
+`, port, host, p.TLS.CertFile, p.TLS.KeyFile, caddyProxy(p))
+	}
+	return b.String()
+}
+
+// caddyProxy is the reverse_proxy directive of each site.
+func caddyProxy(p peerParams) string {
+	return fmt.Sprintf(`	reverse_proxy %s {
 		lb_policy round_robin
 		transport http {
 			versions 1.1
@@ -361,9 +453,7 @@ http://%s:%s {
 			keepalive_idle_conns 64
 		}
 	}
-}
-`, host, port, host, strings.Join(p.Backends, " "))
-	return b.String()
+`, strings.Join(p.Backends, " "))
 }
 
 func splitHostPort(addr string) (host, port string) {

@@ -24,6 +24,10 @@ type Run struct {
 	P999us    float64 `json:"p999_us"`
 	Errors    int64   `json:"errors"`      // connect, read, write errors and timeouts
 	Non2xx    int64   `json:"non_2xx_3xx"` // responses with another status
+	// Handshakes and Resumed count the TLS connections the built-in
+	// generator made in the window and those that resumed a session.
+	Handshakes int64 `json:"tls_handshakes,omitempty"`
+	Resumed    int64 `json:"tls_resumed,omitempty"`
 	// CPUSeconds is the user+system CPU the proxy's process tree used
 	// during the run; 0 for the direct target.
 	CPUSeconds float64 `json:"cpu_seconds"`
@@ -73,11 +77,15 @@ func statOf(v []float64) Stat {
 // (ReqPerSec and BytesPerConn also carry their range), and Errors and
 // Non2xx are summed over all of them.
 type Row struct {
-	Target       string  `json:"target"`
-	Runs         int     `json:"runs"`
-	ReqPerSec    Stat    `json:"req_per_sec"`
-	VsBestPeer   float64 `json:"vs_best_peer,omitempty"` // the scenario's key value over the best peer's
-	VsDirect     float64 `json:"vs_direct,omitempty"`    // req/s over the direct target's
+	Target     string  `json:"target"`
+	Runs       int     `json:"runs"`
+	ReqPerSec  Stat    `json:"req_per_sec"`
+	VsBestPeer float64 `json:"vs_best_peer,omitempty"` // the scenario's key value over the best peer's
+	VsDirect   float64 `json:"vs_direct,omitempty"`    // req/s over the direct target's
+	// VsHAProxy is the key value over haproxy's, and CPUVsHAProxy the CPU
+	// per request over haproxy's (the TLS tables show both).
+	VsHAProxy    float64 `json:"vs_haproxy,omitempty"`
+	CPUVsHAProxy float64 `json:"cpu_vs_haproxy,omitempty"`
 	P50us        float64 `json:"p50_us"`
 	P99us        float64 `json:"p99_us"`
 	P999us       float64 `json:"p999_us"`
@@ -91,6 +99,8 @@ type Row struct {
 	StillOpen    string  `json:"still_open,omitempty"`
 	Errors       int64   `json:"errors"`
 	Non2xx       int64   `json:"non_2xx_3xx"`
+	Handshakes   int64   `json:"tls_handshakes,omitempty"` // summed over the successful runs
+	Resumed      int64   `json:"tls_resumed,omitempty"`
 	Failed       int     `json:"failed_runs,omitempty"`
 	Err          string  `json:"error,omitempty"` // the last failure
 }
@@ -100,6 +110,12 @@ type ScenarioReport struct {
 	Name  string `json:"name"`
 	Title string `json:"title"`
 	Idle  bool   `json:"idle,omitempty"`
+	TLS   bool   `json:"tls,omitempty"`
+	// builtin: the built-in generator ran it even with wrk present.
+	builtin bool
+	// Skipped lists the targets not run in this scenario, with why
+	// ("varnish: varnishd does not terminate TLS").
+	Skipped []string `json:"skipped,omitempty"`
 	// BestPeer is the peer the ratios are taken against: the highest
 	// req/s, or for the idle scenario the fewest bytes per connection.
 	BestPeer string `json:"best_peer,omitempty"`
@@ -111,7 +127,7 @@ func isPeer(name string) bool { return slices.Contains(peerNames, name) }
 // summarize turns the runs of one scenario into its table, rows in the
 // order of targets.
 func summarize(sc *scenario, targets []string, runs []Run) ScenarioReport {
-	rep := ScenarioReport{Name: sc.name, Title: sc.title, Idle: sc.idle}
+	rep := ScenarioReport{Name: sc.name, Title: sc.title, Idle: sc.idle, TLS: sc.tls, builtin: sc.builtin}
 	for _, t := range targets {
 		var ok []Run
 		row := Row{Target: t}
@@ -127,6 +143,8 @@ func summarize(sc *scenario, targets []string, runs []Run) ScenarioReport {
 				continue
 			}
 			ok = append(ok, r)
+			row.Handshakes += r.Handshakes
+			row.Resumed += r.Resumed
 		}
 		if len(ok) == 0 && row.Err == "" {
 			continue // target not run in this scenario
@@ -163,14 +181,17 @@ func summarize(sc *scenario, targets []string, runs []Run) ScenarioReport {
 		}
 		return r.ReqPerSec.Median
 	}
-	var best, direct *Row
+	var best, direct, haproxy *Row
 	for i := range rep.Rows {
 		r := &rep.Rows[i]
 		if r.Runs == 0 {
 			continue
 		}
-		if r.Target == "direct" {
+		switch r.Target {
+		case "direct":
 			direct = r
+		case "haproxy":
+			haproxy = r
 		}
 		if isPeer(r.Target) && (best == nil || (sc.idle && key(*r) < key(*best)) || (!sc.idle && key(*r) > key(*best))) {
 			best = r
@@ -190,6 +211,12 @@ func summarize(sc *scenario, targets []string, runs []Run) ScenarioReport {
 		if direct != nil && !sc.idle && direct.ReqPerSec.Median > 0 {
 			r.VsDirect = r.ReqPerSec.Median / direct.ReqPerSec.Median
 		}
+		if haproxy != nil && key(*haproxy) > 0 {
+			r.VsHAProxy = key(*r) / key(*haproxy)
+		}
+		if haproxy != nil && haproxy.CPUPerReqUS > 0 && r.Target != "direct" {
+			r.CPUVsHAProxy = r.CPUPerReqUS / haproxy.CPUPerReqUS
+		}
 	}
 	return rep
 }
@@ -204,10 +231,19 @@ func writeTable(w io.Writer, rep ScenarioReport, subtitle string) {
 	// left-aligned.
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	name := func(s string) string { return fmt.Sprintf("%-8s", s) }
+	// The TLS tables have no direct row (the backends are cleartext) and
+	// carry ratios to haproxy's rate (bytes, for idle) and CPU per request.
+	vs, cpuVs := "\t× direct", ""
+	if rep.TLS {
+		vs, cpuVs = "\t× haproxy", "\tCPU × haproxy"
+	}
 	if rep.Idle {
-		fmt.Fprintf(tw, "%s\tper conn\t(min–max)\t× best peer\tRSS before\tRSS after\tpeak RSS\tCPU µs/conn\tstill open\t\n", name("target"))
+		if !rep.TLS {
+			vs = ""
+		}
+		fmt.Fprintf(tw, "%s\tper conn\t(min–max)\t× best peer%s\tRSS before\tRSS after\tpeak RSS\tCPU µs/conn\tstill open\t\n", name("target"), vs)
 	} else {
-		fmt.Fprintf(tw, "%s\treq/s\t(min–max)\t× best peer\t× direct\tp50\tp99\tp99.9\tCPU µs/req\tproxy CPU\tload CPU\tpeak RSS\t\n", name("target"))
+		fmt.Fprintf(tw, "%s\treq/s\t(min–max)\t× best peer%s\tp50\tp99\tp99.9\tCPU µs/req%s\tproxy CPU\tload CPU\tpeak RSS\t\n", name("target"), vs, cpuVs)
 	}
 	for _, r := range rep.Rows {
 		if r.Runs == 0 {
@@ -217,19 +253,26 @@ func writeTable(w io.Writer, rep ScenarioReport, subtitle string) {
 		if r.Target == rep.BestPeer {
 			best = "1.00 best"
 		}
+		vs, cpuVs := "\t"+ratio(r.VsDirect), ""
+		if rep.TLS {
+			vs, cpuVs = "\t"+ratio(r.VsHAProxy), "\t"+ratio(r.CPUVsHAProxy)
+		}
 		if rep.Idle {
-			fmt.Fprintf(tw, "%s\t%s\t(%s–%s)\t%s\t%s\t%s\t%s\t%.1f\t%s\t\n", name(r.Target),
+			if !rep.TLS {
+				vs = ""
+			}
+			fmt.Fprintf(tw, "%s\t%s\t(%s–%s)\t%s%s\t%s\t%s\t%s\t%.1f\t%s\t\n", name(r.Target),
 				fmtBytes(r.BytesPerConn.Median), fmtBytes(r.BytesPerConn.Min), fmtBytes(r.BytesPerConn.Max),
-				best, fmtMiB(r.RSSBefore), fmtMiB(r.RSSAfter), fmtMiB(r.PeakRSS), r.CPUPerReqUS, r.StillOpen)
+				best, vs, fmtMiB(r.RSSBefore), fmtMiB(r.RSSAfter), fmtMiB(r.PeakRSS), r.CPUPerReqUS, r.StillOpen)
 			continue
 		}
 		cpu, pct, rss := "-", "-", "-"
 		if r.Target != "direct" {
 			cpu, pct, rss = fmt.Sprintf("%.1f", r.CPUPerReqUS), fmt.Sprintf("%.0f%%", r.ProxyCPUPct), fmtMiB(r.PeakRSS)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t(%s–%s)\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\t\n", name(r.Target),
+		fmt.Fprintf(tw, "%s\t%s\t(%s–%s)\t%s%s\t%s\t%s\t%s\t%s%s\t%s\t%.0f%%\t%s\t\n", name(r.Target),
 			fmtRate(r.ReqPerSec.Median), fmtRate(r.ReqPerSec.Min), fmtRate(r.ReqPerSec.Max),
-			best, ratio(r.VsDirect), fmtLatency(r.P50us), fmtLatency(r.P99us), fmtLatency(r.P999us), cpu, pct, r.LoadCPUPct, rss)
+			best, vs, fmtLatency(r.P50us), fmtLatency(r.P99us), fmtLatency(r.P999us), cpu, cpuVs, pct, r.LoadCPUPct, rss)
 	}
 	_ = tw.Flush()
 	for _, r := range rep.Rows {
@@ -241,6 +284,13 @@ func writeTable(w io.Writer, rep ScenarioReport, subtitle string) {
 		if r.Errors > 0 || r.Non2xx > 0 {
 			fmt.Fprintf(w, "  %s: %d errors, %d non-2xx/3xx responses over all runs\n", r.Target, r.Errors, r.Non2xx)
 		}
+		if r.Handshakes > 0 {
+			fmt.Fprintf(w, "  %s: %d of %d TLS handshakes resumed a session (%.1f%%)\n", r.Target, r.Resumed, r.Handshakes,
+				100*float64(r.Resumed)/float64(r.Handshakes))
+		}
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(w, "  skipped %s\n", s)
 	}
 }
 

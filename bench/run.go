@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,7 +18,8 @@ import (
 func (h *harness) runScenarios(ctx context.Context) ([]ScenarioReport, error) {
 	scs := h.scenarios()
 	for _, sc := range scs {
-		for _, t := range h.targets {
+		ts, _ := h.scenarioTargets(sc)
+		for _, t := range ts {
 			if !sc.idle || t.peer != nil {
 				h.steps += h.o.repeat
 			}
@@ -35,12 +37,36 @@ func (h *harness) runScenarios(ctx context.Context) ([]ScenarioReport, error) {
 		} else {
 			err = h.runLoadScenario(ctx, sc)
 		}
-		reports = append(reports, summarize(sc, names, h.runs))
+		rep := summarize(sc, names, h.runs)
+		_, rep.Skipped = h.scenarioTargets(sc)
+		reports = append(reports, rep)
 		if err != nil {
 			return reports, err
 		}
 	}
 	return reports, ctx.Err()
+}
+
+// scenarioTargets returns the targets sc runs on, and for the TLS
+// scenarios, why each of the others does not.
+func (h *harness) scenarioTargets(sc *scenario) (ts []*target, skipped []string) {
+	for _, t := range h.targets {
+		switch {
+		case !sc.tls:
+		case t.peer == nil:
+			skipped = append(skipped, t.name+": the backends speak cleartext only")
+			continue
+		case t.params.TLS == nil:
+			why := t.peer.noTLS
+			if why == "" {
+				why = "no TLS listener configured"
+			}
+			skipped = append(skipped, t.name+": "+why)
+			continue
+		}
+		ts = append(ts, t)
+	}
+	return ts, skipped
 }
 
 // runLoadScenario starts every target, warms each up, then measures them
@@ -51,9 +77,10 @@ func (h *harness) runLoadScenario(ctx context.Context, sc *scenario) error {
 	for rep := 1; rep <= h.o.repeat; rep++ {
 		reps = append(reps, rep)
 	}
-	live := h.startTargets(ctx, sc, h.targets, reps)
+	targets, _ := h.scenarioTargets(sc)
+	live := h.startTargets(ctx, sc, targets, reps)
 	defer h.stopTargets(live)
-	for _, t := range h.targets {
+	for _, t := range targets {
 		rt := live[t.name]
 		if rt == nil || (rt.p != nil && rt.p.exited()) {
 			continue
@@ -64,7 +91,7 @@ func (h *harness) runLoadScenario(ctx context.Context, sc *scenario) error {
 		}
 	}
 	for rep := 1; rep <= h.o.repeat; rep++ {
-		for _, t := range h.targets {
+		for _, t := range targets {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -156,7 +183,37 @@ func (h *harness) startTarget(ctx context.Context, sc *scenario, t *target) (*ru
 	if seen, err := backendSpread(t.params.Listen, 4); err != nil || len(seen) < 2 {
 		h.noteOnce(t.name+" spread", "%s: 4 requests reached backends %v (%v); expected round robin over both", t.name, seen, err)
 	}
-	return &running{t: t, p: p, addr: t.params.Listen}, nil
+	rt := &running{t: t, p: p, addr: t.params.Listen}
+	if sc.tls {
+		rt.addr = t.params.TLS.Listen
+		if err := h.checkTLS(ctx, rt); err != nil {
+			h.stopProc(p)
+			return nil, err
+		}
+		if sc.resume {
+			rt.sessions = tls.NewLRUClientSessionCache(64)
+		}
+	}
+	return rt, nil
+}
+
+// checkTLS checks that rt's TLS listener negotiates the policy, retrying
+// for a few seconds while the listener may still be starting, and notes
+// what it negotiated once per target.
+func (h *harness) checkTLS(ctx context.Context, rt *running) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := checkTLSPolicy(ctx, rt.addr, h.tls.pool)
+		if err == nil {
+			h.noteOnce(rt.t.name+" tls", "%s TLS check: %s, %s, %v", rt.t.name, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.CurveID)
+			return nil
+		}
+		// A handshake that completed with another policy will not change.
+		if st.Version != 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("TLS policy check on %s: %w", rt.addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // backendSpread sends n GETs over one keep-alive connection and returns
@@ -192,10 +249,10 @@ func (h *harness) stopTargets(live map[string]*running) {
 // load drives rt with sc's requests for d, with wrk when there is one
 // (except for the idle scenario) and the built-in generator otherwise.
 func (h *harness) load(ctx context.Context, sc *scenario, rt *running, d time.Duration, warm bool) (loadResult, string, error) {
-	if h.wrk != "" {
+	if h.wrk != "" && !sc.builtin {
 		w := wrkRun{bin: h.wrk, script: h.wrkScriptPath(sc), addr: rt.addr, path: sc.path, conns: h.o.conns,
 			threads: max(len(h.loadCPUs), 1), duration: d, logPath: filepath.Join(h.o.out, "logs", "wrk.log"),
-			pipelined: sc.depth > 1}
+			pipelined: sc.depth > 1, tls: sc.tls}
 		if h.loadCPUs == nil {
 			w.threads = max(runtime.NumCPU()/2, 1)
 		}
@@ -206,6 +263,9 @@ func (h *harness) load(ctx context.Context, sc *scenario, rt *running, d time.Du
 		return r, "wrk", err
 	}
 	spec := loadSpec{Addr: rt.addr, Request: sc.request(rt.addr), Depth: sc.depth, Conns: h.o.conns, Duration: d, NewConn: sc.close}
+	if sc.tls {
+		spec.TLS = loadTLSConfig(rt.sessions)
+	}
 	return runLoad(ctx, spec), "builtin", ctx.Err()
 }
 
@@ -256,6 +316,12 @@ func (h *harness) measure(ctx context.Context, sc *scenario, rt *running, rep in
 		}
 	}
 	r.Requests, r.Errors, r.Non2xx = lr.Requests, lr.Errors, lr.Non2xx
+	if sc.tls && sc.close {
+		r.Handshakes, r.Resumed = lr.Handshakes, lr.Resumed
+		if sc.resume && lr.Resumed == 0 && r.Err == "" {
+			r.Err = fmt.Sprintf("none of %d TLS handshakes resumed a session", lr.Handshakes)
+		}
+	}
 	r.Seconds = lr.Elapsed.Seconds()
 	if r.Seconds > 0 {
 		r.ReqPerSec = float64(lr.Requests) / r.Seconds
@@ -275,8 +341,9 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 // cost of the connections. The direct target is not measured: there is
 // no proxy.
 func (h *harness) runIdle(ctx context.Context, sc *scenario) error {
+	targets, _ := h.scenarioTargets(sc)
 	for rep := 1; rep <= h.o.repeat; rep++ {
-		for _, t := range h.targets {
+		for _, t := range targets {
 			if t.peer == nil {
 				continue
 			}
@@ -303,9 +370,14 @@ func (h *harness) runIdle(ctx context.Context, sc *scenario) error {
 func (h *harness) measureIdle(ctx context.Context, sc *scenario, rt *running, rep int) Run {
 	r := Run{Scenario: sc.name, Target: rt.t.name, Repeat: rep, Generator: "builtin"}
 	req := sc.request(rt.addr)
+	var cfg *tls.Config
+	if sc.tls {
+		cfg = loadTLSConfig(nil) // full handshakes
+	}
+	dial := dialer(rt.addr, cfg)
 	// A few requests first, so the proxy's per-backend connections and
 	// buffers exist before the baseline is taken.
-	warm, _ := openIdle(ctx, rt.addr, 16, 16, req)
+	warm, _ := openIdle(ctx, dial, 16, 16, req)
 	closeAll(warm)
 	time.Sleep(300 * time.Millisecond)
 	pids := tree(rt.p.pid())
@@ -313,7 +385,7 @@ func (h *harness) measureIdle(ctx context.Context, sc *scenario, rt *running, re
 	before := treeMem(pids)
 	cpu0 := treeCPU(pids)
 	start := time.Now()
-	conns, failed := openIdle(ctx, rt.addr, h.o.idle, 64, req)
+	conns, failed := openIdle(ctx, dial, h.o.idle, 64, req)
 	defer closeAll(conns)
 	opened := time.Since(start)
 	time.Sleep(time.Second) // let the proxy settle

@@ -16,6 +16,12 @@ type scenario struct {
 	depth   int    // requests written back to back on a connection (pipelining)
 	close   bool   // a new connection for every request
 	idle    bool   // the memory-per-idle-connection scenario
+	tls     bool   // over the TLS listener (peerParams.TLS)
+	// resume makes every new connection resume a session from a ticket
+	// cache the run's connections share (TLS scenarios with close only).
+	resume bool
+	// builtin runs the built-in generator even when wrk is there.
+	builtin bool
 }
 
 // postSize is the size of the decoded body of the POST scenario.
@@ -36,8 +42,33 @@ func scenarios(depth, idle int) []*scenario {
 		{name: "post64k", title: "POST 64 KiB, chunked request body", method: "POST", path: pathPost,
 			body: appendChunked(nil, body, 16<<10), chunked: true, depth: 1},
 		{name: "pipeline", title: fmt.Sprintf("pipelined GET 1 KiB, depth %d", depth), method: "GET", path: path1K, depth: depth},
+		{name: "tls-keepalive-1k", title: "TLS keep-alive GET, 1 KiB response", method: "GET", path: path1K, depth: 1, tls: true},
+		{name: "tls-handshake", title: "new TLS connection per request, full handshake (GET 1 KiB, Connection: close)",
+			method: "GET", path: path1K, depth: 1, close: true, tls: true, builtin: true},
+		{name: "tls-handshake-resumed", title: "new TLS connection per request, resumed from a session ticket (GET 1 KiB, Connection: close)",
+			method: "GET", path: path1K, depth: 1, close: true, tls: true, resume: true, builtin: true},
 		{name: "idle", title: fmt.Sprintf("%d idle keep-alive connections (memory per connection)", idle), method: "GET", path: path1K, depth: 1, idle: true},
+		{name: "tls-idle", title: fmt.Sprintf("%d idle TLS keep-alive connections (memory per connection)", idle), method: "GET", path: path1K, depth: 1, idle: true, tls: true},
 	}
+}
+
+// scenarioGroups are names -scenarios also accepts, each for several
+// scenarios.
+var scenarioGroups = map[string][]string{
+	"tls":           {"tls-keepalive-1k", "tls-handshake", "tls-handshake-resumed", "tls-idle"},
+	"tls-handshake": {"tls-handshake", "tls-handshake-resumed"}, // the full and the resumed row
+}
+
+// defaultScenarios lists the scenarios run without -scenarios: the
+// cleartext ones. The TLS ones are asked for by name or as "tls".
+func defaultScenarios() string {
+	var names []string
+	for _, sc := range scenarios(1, 1) {
+		if !sc.tls {
+			names = append(names, sc.name)
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 // scenarioNames lists the names scenarios accepts in -scenarios.

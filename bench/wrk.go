@@ -100,6 +100,7 @@ type wrkRun struct {
 	// and its coordinated-omission correction then adds samples below
 	// the recorded minimum that its percentile walk never reaches.
 	pipelined bool
+	tls       bool // https: wrk's OpenSSL client, keep-alive
 }
 
 // run runs wrk to completion and returns what its done() printed.
@@ -109,6 +110,11 @@ func (w wrkRun) run(ctx context.Context) (loadResult, error) {
 	argv := []string{w.bin, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(w.conns),
 		"-d", strconv.Itoa(secs) + "s", "--timeout", "10s", "-s", w.script,
 		"http://" + w.addr + w.path}
+	scheme := "http://"
+	if w.tls {
+		scheme = "https://"
+	}
+	argv[len(argv)-1] = scheme + w.addr + w.path
 	var out bytes.Buffer
 	p, err := startProc(procSpec{name: "wrk", argv: argv, logPath: w.logPath, stdout: &out})
 	if err != nil {

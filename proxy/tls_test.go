@@ -142,7 +142,7 @@ func TestTLSCertificateBySNI(t *testing.T) {
 		{"c.test", certC.Serial.String()},
 		{"d.test", certC.Serial.String()},
 		{"e.test", certC.Serial.String()},
-		{"E.TEST", certC.Serial.String()}, // names are case-insensitive
+		{"E.TEST", certC.Serial.String()},       // names are case-insensitive
 		{"x.y.b.test", f.certA.Serial.String()}, // a wildcard covers one label (RFC 6125): the default
 		{"", f.certA.Serial.String()},           // no SNI: the default
 		{"unknown.test", f.certA.Serial.String()},
