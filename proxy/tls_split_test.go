@@ -123,6 +123,7 @@ func newAdapterSession(cert *testutil.Cert) (*adapterSession, error) {
 	s.out.cond.L = &s.out.mu
 	cc := &clientConn{c: s, l: &loop{el: stubLoop{}}}
 	t := &tlsConn{cc: cc, hs: &handshake{}}
+	t.l = cc.l
 	t.hs.cond.L = &t.hs.mu
 	cc.tl = t
 	t.conn = tls.Server(t, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, NextProtos: []string{"http/1.1"}})
@@ -147,6 +148,7 @@ func newAdapterSession(cert *testutil.Cert) (*adapterSession, error) {
 	h.closed = true
 	h.mu.Unlock()
 	t.hs = nil
+	t.c = cc.c // the loop drives the record layer from now on
 	end.handshaking = false
 	return &adapterSession{t: t, s: s, end: end, cl: cl, cert: cert}, nil
 }
