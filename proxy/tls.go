@@ -287,6 +287,18 @@ func (t *tlsConn) handshake(timeout time.Duration) {
 	}))
 }
 
+// takeOver ends the handshake's share of t: what it left unread comes
+// first (pre), and from now on the loop drives the record layer.
+func (t *tlsConn) takeOver() {
+	h := t.hs
+	h.mu.Lock()
+	t.pre, h.in = h.in, nil
+	h.closed = true
+	h.mu.Unlock()
+	t.hs = nil
+	t.c = t.cc.c
+}
+
 // handshakeDone switches the connection to loop-driven TLS, or closes it
 // after a failed handshake. Runs on the loop.
 func (cc *clientConn) handshakeDone(t *tlsConn, err error) {
@@ -297,13 +309,7 @@ func (cc *clientConn) handshakeDone(t *tlsConn, err error) {
 	l.touch()
 	l.beginDispatch()
 	defer l.endDispatch(nil)
-	h := t.hs
-	h.mu.Lock()
-	t.pre, h.in = h.in, nil
-	h.closed = true
-	h.mu.Unlock()
-	t.hs = nil
-	t.c = cc.c // from now on the loop drives the record layer
+	t.takeOver()
 	cc.resume()
 	if err != nil {
 		s.tlsFailed.Add(1)

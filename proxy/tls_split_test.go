@@ -141,14 +141,7 @@ func newAdapterSession(cert *testutil.Cert) (*adapterSession, error) {
 	if err := <-srvErr; err != nil {
 		return nil, fmt.Errorf("server handshake: %v", err)
 	}
-	// As handshakeDone: what the handshake left unread comes first.
-	h := t.hs
-	h.mu.Lock()
-	t.pre, h.in = h.in, nil
-	h.closed = true
-	h.mu.Unlock()
-	t.hs = nil
-	t.c = cc.c // the loop drives the record layer from now on
+	t.takeOver() // as handshakeDone does
 	end.handshaking = false
 	return &adapterSession{t: t, s: s, end: end, cl: cl, cert: cert}, nil
 }
