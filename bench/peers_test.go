@@ -70,23 +70,31 @@ func TestPeerConfigs(t *testing.T) {
 			if name == "shellac" {
 				return // the shellac binary is not built by this test
 			}
-			bin, err := exec.LookPath(pr.binary)
-			if err != nil {
-				t.Skipf("%s not on PATH; checked the text only", pr.binary)
-			}
-			cfg := filepath.Join(p.Dir, pr.configFile)
-			if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := prepareDir(pr, p); err != nil {
-				t.Fatal(err)
-			}
-			argv := pr.check(bin, cfg, p)
-			cmd := exec.Command(argv[0], argv[1:]...)
-			cmd.Env = append(os.Environ(), caddyEnv(p)...)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%s rejects its config: %v\n%s\n%s", strings.Join(argv, " "), err, out, text)
-			}
+			peerAccepts(t, pr, p, text)
 		})
+	}
+}
+
+// peerAccepts runs the installed peer's own config checker on text
+// (written into p.Dir with what the peer needs beside it), skipping the
+// test when the peer is not on PATH.
+func peerAccepts(t *testing.T, pr *peer, p peerParams, text string) {
+	t.Helper()
+	bin, err := exec.LookPath(pr.binary)
+	if err != nil {
+		t.Skipf("%s not on PATH; checked the text only", pr.binary)
+	}
+	cfg := filepath.Join(p.Dir, pr.configFile)
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := prepareDir(pr, p); err != nil {
+		t.Fatal(err)
+	}
+	argv := pr.check(bin, cfg, p)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), caddyEnv(p)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("%s rejects its config: %v\n%s\n%s", strings.Join(argv, " "), err, out, text)
 	}
 }

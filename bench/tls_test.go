@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,23 +48,7 @@ func TestPeerTLSConfigs(t *testing.T) {
 			if name == "shellac" {
 				return
 			}
-			bin, err := exec.LookPath(pr.binary)
-			if err != nil {
-				t.Skipf("%s not on PATH; checked the text only", pr.binary)
-			}
-			cfg := filepath.Join(p.Dir, pr.configFile)
-			if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := prepareDir(pr, p); err != nil {
-				t.Fatal(err)
-			}
-			argv := pr.check(bin, cfg, p)
-			cmd := exec.Command(argv[0], argv[1:]...)
-			cmd.Env = append(os.Environ(), caddyEnv(p)...)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%s rejects its TLS config: %v\n%s\n%s", strings.Join(argv, " "), err, out, text)
-			}
+			peerAccepts(t, pr, p, text)
 		})
 	}
 }
