@@ -12,7 +12,7 @@ import (
 // every control character, and that a parsed template renders for any
 // request without producing a line break.
 func FuzzTemplate(f *testing.F) {
-	for _, s := range []string{"", "plain", "%{path}", "%%{x}", "%{header:X-A}/%{query:q}/%{cookie:c}", "%{", "%{}", "a%", "%{backend}", "\x00", "%{uri}%{host}%{client_ip}%{request_id}"} {
+	for _, s := range []string{"", "plain", "%{path}", "%%{x}", "%{header:X-A}/%{query:q}/%{cookie:c}", "%{", "%{}", "a%", "%{backend}", "\x00", "%{uri}%{host}%{client_ip}%{request_id}", "%{query:\x00}", "%{cookie:a\rb}", "%{query:a b}"} {
 		f.Add(s, true)
 		f.Add(s, false)
 	}

@@ -126,6 +126,8 @@ func TestCompileErrors(t *testing.T) {
 		{"del host", Rule{DelHeader: []string{"Host"}}, PhaseRequest, "[0].del_header.[0]: Host can only be replaced (set_header) on requests", 0},
 		{"bad header name", Rule{AddHeader: map[string]string{"X Y": "1"}}, PhaseRequest, `[0].add_header.X Y: "X Y" is not a header name`, 0},
 		{"unknown variable", Rule{SetHeader: map[string]string{"X": "%{nope}"}}, PhaseRequest, `[0].set_header.X: "%{nope}": unknown variable %{nope}`, 0},
+		{"control char in query name", Rule{SetHeader: map[string]string{"X": "%{query:\x00}"}}, PhaseRequest, `[0].set_header.X: control character '\x00' in "%{query:\x00}"`, 0},
+		{"space in cookie name", Rule{SetHeader: map[string]string{"X": "%{cookie:a b}"}}, PhaseRequest, `[0].set_header.X: "%{cookie:a b}": unknown variable`, 0},
 		{"backend on request", Rule{SetHeader: map[string]string{"X": "%{backend}"}}, PhaseRequest, `[0].set_header.X: "%{backend}": %{backend} is known only in response rules`, 0},
 		{"lone percent", Rule{SetHeader: map[string]string{"X": "50%"}}, PhaseRequest, `[0].set_header.X: "50%": a % starts a variable`, 0},
 		{"control char", Rule{SetHeader: map[string]string{"X": "a\nb"}}, PhaseRequest, `[0].set_header.X: control character`, 0},

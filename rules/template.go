@@ -66,10 +66,12 @@ func parseTemplate(s string, ph Phase) (template, error) {
 		}
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < ' ' && c != '\t' || c == 0x7f {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
 			return template{}, fmt.Errorf("control character %q in %q", c, s)
 		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if c != '%' {
 			lit.WriteByte(c)
 			continue
@@ -90,7 +92,7 @@ func parseTemplate(s string, ph Phase) (template, error) {
 		var sg seg
 		if k, ok := varNames[name]; ok {
 			sg.kind = k
-		} else if kind, arg, ok := strings.Cut(name, ":"); ok && arg != "" && (kind == "header" && isToken(arg) || kind == "query" || kind == "cookie") {
+		} else if kind, arg, ok := strings.Cut(name, ":"); ok && arg != "" && ((kind == "header" || kind == "cookie") && isToken(arg) || kind == "query" && isVisible(arg)) {
 			sg.kind = map[string]varKind{"header": varHeader, "query": varQueryParam, "cookie": varCookie}[kind]
 			sg.text = arg
 		} else {
@@ -106,6 +108,18 @@ func parseTemplate(s string, ph Phase) (template, error) {
 	flush()
 	t.static = len(t.segs) == 0 || len(t.segs) == 1 && t.segs[0].kind == varLiteral
 	return t, nil
+}
+
+// isVisible reports whether s is made of visible ASCII only (a query
+// parameter's name may hold any of them, but never a control character or
+// a space, which could not appear in a request line).
+func isVisible(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // append appends the template's value for c to dst.
