@@ -114,6 +114,7 @@ func ServerOptions(cfg *config.Config, log *slog.Logger) proxy.Options {
 		EventLoops:          s.EventLoops,
 		ProxyProtocol:       s.ProxyProtocol,
 		XForwardedFor:       s.XForwardedFor,
+		QuickAck:            !s.TCPSmartAccept,
 		MaxConnections:      l.MaxConnections,
 		MaxConnectionsPerIP: l.MaxConnectionsPerIP,
 		Limits: http1.Limits{
@@ -386,6 +387,9 @@ func (a *App) warnRestartOnly(old, cfg *config.Config) {
 	}
 	if o.XForwardedFor != n.XForwardedFor {
 		keys = append(keys, "server.x_forwarded_for")
+	}
+	if o.TCPSmartAccept != n.TCPSmartAccept {
+		keys = append(keys, "server.tcp_smart_accept")
 	}
 	if old.Limits != cfg.Limits {
 		keys = append(keys, "limits")

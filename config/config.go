@@ -69,6 +69,11 @@ type Server struct {
 	// XForwardedFor appends the client address to X-Forwarded-For and
 	// sets X-Forwarded-Proto and X-Forwarded-Host.
 	XForwardedFor bool `toml:"x_forwarded_for"`
+	// TCPSmartAccept (default true) sets TCP_QUICKACK off on the
+	// listeners, as HAProxy does in HTTP mode: the kernel then does not
+	// acknowledge a new connection's first request on its own, and the
+	// response carries the ACK, one segment fewer per connection.
+	TCPSmartAccept bool `toml:"tcp_smart_accept"`
 	// StateFile, when set, is where the running process keeps each
 	// backend's operator override and probe window and every saintmode
 	// blacklist (rewritten every second and at stop), and where a new

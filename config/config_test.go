@@ -29,7 +29,7 @@ func specConfig() *Config {
 	return &Config{
 		Server: Server{
 			Listen: []string{"127.0.0.1:8080"}, DefaultDirector: "web",
-			ShutdownTimeout: sec(30), XForwardedFor: true,
+			ShutdownTimeout: sec(30), XForwardedFor: true, TCPSmartAccept: true,
 		},
 		Limits: Limits{
 			MaxConnections: 100000, MaxRequestLineBytes: 8192, MaxHeaderBytes: 65536, MaxHeaders: 100,
@@ -98,10 +98,10 @@ func TestParseSpecExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := c.Backends["app1"].Pos, (Pos{File: "testdata/spec.toml", Line: 40, Col: 11}); got != want {
+	if got, want := c.Backends["app1"].Pos, (Pos{File: "testdata/spec.toml", Line: 41, Col: 11}); got != want {
 		t.Errorf("backends.app1 Pos = %v, want %v", got, want)
 	}
-	if got, want := c.Routes[0].Pos, (Pos{File: "testdata/spec.toml", Line: 100, Col: 1}); got != want {
+	if got, want := c.Routes[0].Pos, (Pos{File: "testdata/spec.toml", Line: 101, Col: 1}); got != want {
 		t.Errorf("routes[0] Pos = %v, want %v", got, want)
 	}
 	if got, want := clearPos(c), specConfig(); !reflect.DeepEqual(got, want) {
@@ -114,7 +114,7 @@ func TestParseSpecExample(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	c := mustParse(t, "empty.toml", "")
 	want := &Config{
-		Server: Server{Listen: []string{"127.0.0.1:8080"}, ShutdownTimeout: sec(30), XForwardedFor: true},
+		Server: Server{Listen: []string{"127.0.0.1:8080"}, ShutdownTimeout: sec(30), XForwardedFor: true, TCPSmartAccept: true},
 		Limits: Limits{
 			MaxConnections: 100000, MaxRequestLineBytes: 8192, MaxHeaderBytes: 65536, MaxHeaders: 100,
 			ClientHeaderTimeout: sec(10), ClientIdleTimeout: sec(60), TLSHandshakeTimeout: sec(10), MaxTLSHandshakes: 1024,

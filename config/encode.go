@@ -45,6 +45,7 @@ func (c *Config) encode(e *encoder) {
 	e.bool("proxy_protocol", s.ProxyProtocol)
 	e.dur("shutdown_timeout", s.ShutdownTimeout)
 	e.bool("x_forwarded_for", s.XForwardedFor)
+	e.bool("tcp_smart_accept", s.TCPSmartAccept)
 	for _, t := range s.TLS {
 		e.arrayTable("server", "tls")
 		e.strs("listen", t.Listen)

@@ -65,6 +65,7 @@ func (p *parser) provision(c *Config) {
 	}
 	defDur(p, &s.ShutdownTimeout, DefaultShutdownTimeout, "server", "shutdown_timeout")
 	defVal(p, &s.XForwardedFor, true, "server", "x_forwarded_for")
+	defVal(p, &s.TCPSmartAccept, true, "server", "tcp_smart_accept")
 	for i, t := range s.TLS {
 		defVal(p, &t.SessionTickets, true, "server", "tls", index(i), "session_tickets")
 		defVal(p, &t.MinVersion, "1.2", "server", "tls", index(i), "min_version")

@@ -378,17 +378,11 @@ func rawGet(t *testing.T, addr string) (status int, body string, cut bool) {
 
 func rawRequest(t *testing.T, addr, req string) (status int, body string, cut bool) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialSend(t, addr, req, 10*time.Second)
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
 	br := bufio.NewReader(c)
 	var resp *http.Response
+	var err error
 	for interim := 0; ; interim++ {
 		resp, err = http.ReadResponse(br, &http.Request{Method: strings.Fields(req)[0]})
 		if err != nil {

@@ -182,6 +182,22 @@ func rawExchange(t *testing.T, addr, req string, wait time.Duration) string {
 	return string(b)
 }
 
+// dialSend opens a TCP connection to addr with a deadline of d from now,
+// writes req on it, and returns it; it is closed when the test ends.
+func dialSend(t *testing.T, addr, req string, d time.Duration) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(d))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // readResponses reads n responses from r.
 func readResponses(t *testing.T, r *bufio.Reader, n int, method string) []*http.Response {
 	t.Helper()
