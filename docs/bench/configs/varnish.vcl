@@ -8,12 +8,12 @@ import directors;
 
 backend b1 {
 	.host = "127.0.0.1";
-	.port = "44583";
+	.port = "37513";
 }
 
 backend b2 {
 	.host = "127.0.0.1";
-	.port = "46499";
+	.port = "42551";
 }
 
 sub vcl_init {
