@@ -68,6 +68,11 @@ type loop struct {
 	// tlsOut collects the ciphertext of one TLS send, tlsPlain joins a
 	// head and body into one record (tls.go).
 	tlsOut, tlsPlain []byte
+	// tlsBufs are spare plaintext buffers of tlsRoom bytes: a TLS
+	// connection that has consumed all its input gives its buffer back
+	// here and takes one again on its next fill, so an idle connection
+	// holds none (tlsio.go).
+	tlsBufs [][]byte
 
 	// pendq lists clients holding back batched responses, flushed on
 	// every tick at the latest.

@@ -201,6 +201,9 @@ func (t *tlsIO) fill() {
 		if t.off == len(t.in) {
 			t.in, t.off = t.in[:0], 0
 		}
+		if cap(t.in) == 0 {
+			t.in = t.l.takePlain()
+		}
 		if cap(t.in)-len(t.in) < tlsRoom {
 			if t.off > 0 {
 				n := copy(t.in, t.in[t.off:])
@@ -230,6 +233,9 @@ func (t *tlsIO) fill() {
 		}
 	}
 	t.give()
+	if t.off == len(t.in) {
+		t.release() // nothing decrypted (a ticket, an alert): keep no buffer
+	}
 }
 
 // input returns the decrypted bytes not consumed yet, decrypting what
@@ -251,15 +257,30 @@ func (t *tlsIO) consume(n int) {
 		for {
 			t.in, t.off = t.in[:0], 0
 			if len(t.input()) == 0 {
+				t.release()
 				return
 			}
 		}
 	}
 	if t.off += n; t.off >= len(t.in) {
-		t.in, t.off = t.in[:0], 0
-		if cap(t.in) > 4*tlsRoom {
-			t.in = nil // a large burst is over: do not keep its memory
-		}
+		t.release()
+	}
+}
+
+// release lets go of the plaintext buffer once all of it is consumed: one
+// of tlsRoom bytes goes back to the loop for the next fill of any of its
+// connections, a grown one past 4× that (a burst) to the collector. The input
+// contract (valid until the next consume, never retained past the
+// callback) is what makes the reuse safe; an idle keep-alive connection
+// then keeps no 16 KiB buffer.
+func (t *tlsIO) release() {
+	t.in, t.off = t.in[:0], 0
+	switch {
+	case cap(t.in) == tlsRoom:
+		t.l.givePlain(t.in)
+		t.in = nil
+	case cap(t.in) > 4*tlsRoom:
+		t.in = nil // a large burst is over: do not keep its memory
 	}
 }
 
@@ -289,4 +310,28 @@ func (t *tlsIO) closeNotify() {
 // from the peer): the connection is to be closed.
 func (t *tlsIO) failed() bool {
 	return t.err != nil && !errors.Is(t.err, io.EOF)
+}
+
+// maxSpareTLSBufs bounds a loop's spare plaintext buffers (1 MiB): past
+// it a released buffer is left to the collector.
+const maxSpareTLSBufs = 64
+
+// takePlain returns an empty plaintext buffer of tlsRoom bytes, a spare
+// one when the loop has it.
+func (l *loop) takePlain() []byte {
+	if n := len(l.tlsBufs); n > 0 {
+		b := l.tlsBufs[n-1]
+		l.tlsBufs[n-1] = nil
+		l.tlsBufs = l.tlsBufs[:n-1]
+		return b
+	}
+	return make([]byte, 0, tlsRoom)
+}
+
+// givePlain keeps b (of tlsRoom bytes, all consumed) for the next
+// takePlain.
+func (l *loop) givePlain(b []byte) {
+	if len(l.tlsBufs) < maxSpareTLSBufs {
+		l.tlsBufs = append(l.tlsBufs, b[:0])
+	}
 }

@@ -1,7 +1,12 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -91,4 +96,59 @@ func FuzzRecordFramer(f *testing.F) {
 		}
 		handOverAll(t, stream, ints)
 	})
+}
+
+// TestTLSIdleKeepsNoPlainBuffer checks the per-loop stack of plaintext
+// buffers: after one request on each of 8 keep-alive TLS connections
+// (one loop), none of the idle connections holds a plaintext buffer, the
+// loop keeps the one spare they shared, and a further request on every
+// connection takes it again and is answered.
+func TestTLSIdleKeepsNoPlainBuffer(t *testing.T) {
+	f := newTLSFixture(t, Options{EventLoops: 1})
+	const n = 8
+	conns := make([]*bufio.ReadWriter, n)
+	for i := range conns {
+		c := f.dial(t, &tls.Config{ServerName: "a.test"})
+		conns[i] = bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c))
+	}
+	get := func(round int) {
+		for i, rw := range conns {
+			fmt.Fprintf(rw, "GET /idle/%d/%d HTTP/1.1\r\nHost: a.test\r\n\r\n", round, i)
+			if err := rw.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(rw.Reader, nil)
+			if err != nil {
+				t.Fatalf("round %d conn %d: %v", round, i, err)
+			}
+			if body := bodyOf(t, resp); resp.StatusCode != 200 || !strings.HasPrefix(body, fmt.Sprintf("GET /idle/%d/%d ", round, i)) {
+				t.Fatalf("round %d conn %d: %d %q", round, i, resp.StatusCode, body)
+			}
+		}
+	}
+	check := func(round int) {
+		var tlsConns, holding, spares int
+		f.p.forEachLoop(func(l *loop) {
+			spares += len(l.tlsBufs)
+			for cc := l.clients.head.cnext; cc != &l.clients.head; cc = cc.cnext {
+				if cc.tl == nil {
+					continue
+				}
+				tlsConns++
+				if cap(cc.tl.in) > 0 {
+					holding++
+				}
+			}
+		})
+		t.Logf("round %d: %d TLS connections, %d holding a plaintext buffer, %d spare buffers", round, tlsConns, holding, spares)
+		// The requests ran one after another on one loop, so one buffer
+		// served them all.
+		if tlsConns != n || holding != 0 || spares != 1 {
+			t.Fatalf("round %d: %d TLS connections (want %d), %d holding a buffer (want 0), %d spares (want 1)", round, tlsConns, n, holding, spares)
+		}
+	}
+	get(0)
+	check(0)
+	get(1)
+	check(1)
 }
