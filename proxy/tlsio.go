@@ -254,10 +254,10 @@ func (t *tlsIO) input() []byte {
 // decrypting all gnet holds).
 func (t *tlsIO) consume(n int) {
 	if n == discardAll {
+		// A fill that decrypts nothing releases the buffer itself.
 		for {
-			t.in, t.off = t.in[:0], 0
+			t.release()
 			if len(t.input()) == 0 {
-				t.release()
 				return
 			}
 		}
