@@ -17,16 +17,8 @@ import (
 // requested only, a client without one gets through too, with an empty
 // subject.
 func TestTLSClientCertificates(t *testing.T) {
-	list, errs := rules.Compile([]*rules.Rule{
-		{SetHeader: map[string]string{"X-Client-Cert": "[%{client_cert}]"}},
-	}, rules.PhaseRequest, &rules.Env{})
-	if len(errs) > 0 {
-		t.Fatal(errs[0])
-	}
 	f := newTLSFixture(t, Options{})
-	tbl := *f.p.Table()
-	tbl.Request = list
-	f.p.SetTable(&tbl)
+	f.requestRules(t, &rules.Rule{SetHeader: map[string]string{"X-Client-Cert": "[%{client_cert}]"}})
 	client, stranger := testutil.NewCert(t, "alice"), testutil.NewCert(t, "mallory")
 	set := func(auth tls.ClientAuthType) {
 		t.Helper()

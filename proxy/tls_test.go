@@ -79,6 +79,19 @@ func (f *tlsFixture) client(serverName string) *http.Client {
 
 func (f *tlsFixture) url(path string) string { return "https://" + f.tlsAddr + path }
 
+// requestRules compiles rs as request rules and puts them in the proxy's
+// table.
+func (f *tlsFixture) requestRules(t *testing.T, rs ...*rules.Rule) {
+	t.Helper()
+	list, errs := rules.Compile(rs, rules.PhaseRequest, &rules.Env{})
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	tbl := *f.p.Table()
+	tbl.Request = list
+	f.p.SetTable(&tbl)
+}
+
 // dial opens a TLS connection to the proxy.
 func (f *tlsFixture) dial(t *testing.T, cfg *tls.Config) *tls.Conn {
 	t.Helper()
@@ -390,17 +403,11 @@ func TestTLSGarbageNeverReachesBackend(t *testing.T) {
 
 func TestTLSRulesSeeSNIAndScheme(t *testing.T) {
 	tru := true
-	list, errs := rules.Compile([]*rules.Rule{
-		{When: &rules.Match{TLS: &tru, SNI: []string{"*.b.test"}}, SetHeader: map[string]string{"X-Via-SNI": "b %{scheme}"}},
-		{When: &rules.Match{Not: &rules.Match{TLS: &tru}}, Redirect: "https://%{host}%{uri}", Code: 308},
-	}, rules.PhaseRequest, &rules.Env{})
-	if len(errs) > 0 {
-		t.Fatal(errs[0])
-	}
 	ft := newTLSFixture(t, Options{})
-	tbl := *ft.p.Table()
-	tbl.Request = list
-	ft.p.SetTable(&tbl)
+	ft.requestRules(t,
+		&rules.Rule{When: &rules.Match{TLS: &tru, SNI: []string{"*.b.test"}}, SetHeader: map[string]string{"X-Via-SNI": "b %{scheme}"}},
+		&rules.Rule{When: &rules.Match{Not: &rules.Match{TLS: &tru}}, Redirect: "https://%{host}%{uri}", Code: 308},
+	)
 	resp, err := ft.client("www.b.test").Get(ft.url("/s"))
 	if err != nil {
 		t.Fatal(err)
